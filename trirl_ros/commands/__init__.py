@@ -1,0 +1,1 @@
+"""Subcommands of the ``trirl`` CLI, one module each (``register(subparsers)`` + handler)."""
