@@ -1,0 +1,1 @@
+"""Robot backends behind :class:`trirl_ros.core.deploy.backends.base.RobotBackend`."""
