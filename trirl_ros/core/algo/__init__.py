@@ -1,0 +1,1 @@
+"""TRIRL algorithms: trust-region projection, discrete TRIRL, continuous TRIRL and baselines."""
