@@ -1,0 +1,85 @@
+"""Shared test fixtures: paths of the shared material and ROS 2 isolation.
+
+- ``shared_dir``: ``../shared`` relative to the checkout (robots/, mocap/, ...).
+- ``robots_dir``: the Unitree MJCF folder (TRIRL_ROBOTS_DIR or ../shared/robots); a missing
+  folder FAILS the test with the guidance of :mod:`trirl_ros.core.robots.models` (never skips).
+- ``mocap_dir``: ``../shared/mocap``.
+- ``ros_env``: a unique ROS_DOMAIN_ID (1..101, claimed with a lock file so concurrent pytest
+  processes on this machine never share one) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST.
+  Sets os.environ for the test and returns the env dict to pass to subprocesses.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_DOMAIN_COUNTER = itertools.count()
+_LOCK_DIR = Path(tempfile.gettempdir()) / "trirl_ros_test_domains"
+
+
+@pytest.fixture(scope="session")
+def repo_dir() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    path = REPO.parent / "shared"
+    if not path.is_dir():
+        pytest.fail(f"shared material folder {path} not found (expected next to the checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def robots_dir() -> Path:
+    from trirl_ros.core.robots.models import RobotsDirError, robots_dir
+
+    try:
+        return robots_dir()
+    except RobotsDirError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def mocap_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "mocap"
+    if not path.is_dir():
+        pytest.fail(f"mocap folder {path} not found")
+    return path
+
+
+def _claim_domain():
+    """Lock and return (domain_id, open lock file) for a ROS domain no other test process holds."""
+    _LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    start = (os.getpid() * 31 + next(_DOMAIN_COUNTER)) % 101
+    for k in range(101):
+        domain = 1 + (start + k) % 101
+        handle = open(_LOCK_DIR / f"{domain}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return domain, handle
+    pytest.fail("all ROS domain ids 1..101 are held by other test processes")
+
+
+@pytest.fixture
+def ros_env(monkeypatch) -> dict[str, str]:
+    domain, handle = _claim_domain()
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domain))
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    monkeypatch.delenv("ROS_STATIC_PEERS", raising=False)
+    env = dict(os.environ)
+    try:
+        yield env
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
