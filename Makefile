@@ -1,0 +1,56 @@
+# trirl_ros developer entry points. `make demo` and `make test` work on a fresh machine:
+# both run the idempotent `make setup` first (a stamp file makes the second run instant).
+#
+# Extending: add your target below with its own `## section` comment; depend on `setup` (or on
+# $(STAMP)) to get the venv, and use $(VPY) for Python.
+
+PYTHON      ?= python3
+VENV        ?= .venv
+VPY         := $(VENV)/bin/python
+STAMP       := $(VENV)/.trirl-setup-stamp
+# torch is installed FIRST and pinned (never unpinned). The CPU wheel comes from the PyTorch CPU
+# index; set TORCH_INDEX= (empty) to use only your pip configuration.
+TORCH       := torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# Real ROS 2 (Kilted) from PyPI. tf2_msgs has no PyPI wheel: tf2 is read from bags via rosbags.
+ROS_WHEELS  := ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-geometry-msgs \
+               ros-nav-msgs ros-std-srvs ros-diagnostic-msgs ros-lifecycle-msgs ros-builtin-interfaces
+# Set VENV_FLAGS=--system-site-packages to reuse a sourced ROS 2 install (see README).
+VENV_FLAGS  ?=
+PIP_ROS     ?= 1
+
+# Unitree MJCF models: TRIRL_ROBOTS_DIR, defaulting to ../shared/robots when present.
+SHARED_ROBOTS := $(abspath $(CURDIR)/../shared/robots)
+ifeq ($(origin TRIRL_ROBOTS_DIR), undefined)
+ifneq ($(wildcard $(SHARED_ROBOTS)/unitree_g1),)
+export TRIRL_ROBOTS_DIR := $(SHARED_ROBOTS)
+endif
+endif
+
+.PHONY: setup test demo clean-venv
+
+## setup: create .venv and install torch (pinned), this package (editable) and ROS 2 wheels
+setup: $(STAMP)
+
+$(STAMP): setup.py
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(VPY) -m pip install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH)"
+	$(VPY) -m pip install -e ".[test]"
+	if [ "$(PIP_ROS)" = "1" ]; then $(VPY) -m pip install $(ROS_WHEELS); fi
+	$(VPY) -c "import torch, mujoco, rclpy; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(STAMP)
+
+## test: set up, then run the whole test suite
+test: setup
+	@$(VPY) -m pytest test -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5) - failing" >&2; exit 1; fi; \
+	exit $$rc
+
+## demo: set up, then the best end-to-end run that exists (robots standing under PD in sim)
+demo: setup
+	$(VENV)/bin/trirl robots check
+	$(VENV)/bin/trirl robots stand
+
+## clean-venv: remove the virtual environment (the next `make setup` recreates it)
+clean-venv:
+	rm -rf $(VENV)
