@@ -1,0 +1,154 @@
+"""Discriminator D(s, s') / D(s, a) / D(s) whose logit estimates log(rho_E / rho_pi).
+
+Paper Sec. 4.1 (logits of a BCE classifier are the log density ratio) and App. C.4 (absorbing
+states: an indicator feature, and fitting on expert and agent absorbing samples). The same
+feature layout is used by R_fit and by the ML-IRL / PIRO reward networks.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trirl_ros.core.algo.networks import build_mlp
+from trirl_ros.core.algo.normalizer import RunningNormalizer
+from trirl_ros.core.algo.transitions import Transitions
+
+INPUT_KINDS = ("s_next", "s_a", "s")
+
+
+def feature_dim(kind: str, obs_dim: int, act_dim: int) -> int:
+    """Size of the feature vector for input ``kind`` (each state gets a 1-D absorbing flag)."""
+    if kind == "s_next":
+        return 2 * obs_dim + 2
+    if kind == "s_a":
+        return obs_dim + 1 + act_dim
+    if kind == "s":
+        return obs_dim + 1
+    raise ValueError(f"unknown discriminator input {kind!r}; expected one of {INPUT_KINDS}")
+
+
+class TransitionNet(nn.Module):
+    """Scalar function of a transition: features -> tanh MLP -> (B,).
+
+    Features of state x with absorbing flag f: [norm(x) * (1 - f), f]; the absorbing state is the
+    zero vector with flag 1. ``s_next``: [s-part, s'-part]; ``s_a``: [s-part, a * (1 - f_s)];
+    ``s``: [s-part]. The observation normaliser is a buffer of this module, so a stored copy
+    keeps the statistics it was trained with.
+
+    obs_dim D, act_dim A (needed for ``s_a`` only). out_gain 0 gives an all-zero function at init.
+    """
+
+    def __init__(self, kind: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...],
+                 normalize_obs: bool = True, out_gain: float = 1.0) -> None:
+        super().__init__()
+        self.kind = kind
+        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
+        self.normalize_obs = bool(normalize_obs)
+        self.normalizer = RunningNormalizer(obs_dim)
+        self.net = build_mlp(feature_dim(kind, obs_dim, act_dim), tuple(hidden), 1, out_gain=out_gain)
+
+    def update_normalizer(self, batch: Transitions) -> None:
+        """Merge the non-absorbing states of ``batch`` into the normaliser statistics."""
+        if not self.normalize_obs:
+            return
+        parts = [batch.obs[~batch.obs_absorbing]]
+        if self.kind == "s_next":
+            parts.append(batch.next_obs[~batch.next_absorbing])
+        self.normalizer.update(torch.cat(parts))
+
+    def _state(self, x: torch.Tensor, absorbing: torch.Tensor) -> torch.Tensor:
+        f = absorbing.to(x.dtype).unsqueeze(-1)
+        if self.normalize_obs:
+            x = self.normalizer.normalize(x)
+        return torch.cat([x * (1.0 - f), f], dim=-1)
+
+    def features(self, obs, next_obs, action, obs_absorbing, next_absorbing) -> torch.Tensor:
+        """Raw tensors (B, D), (B, D), (B, A) or None, (B,), (B,) -> features (B, F)."""
+        s = self._state(obs, obs_absorbing)
+        if self.kind == "s":
+            return s
+        if self.kind == "s_next":
+            return torch.cat([s, self._state(next_obs, next_absorbing)], dim=-1)
+        if action is None:
+            raise ValueError("discriminator input 's_a' needs actions, but the batch has none")
+        keep = 1.0 - obs_absorbing.to(action.dtype).unsqueeze(-1)
+        return torch.cat([s, action * keep], dim=-1)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """features (B, F) -> (B,)."""
+        return self.net(features).squeeze(-1)
+
+    def forward(self, obs, next_obs, action, obs_absorbing, next_absorbing) -> torch.Tensor:
+        """Raw tensors as in :meth:`features` -> value (B,)."""
+        return self.head(self.features(obs, next_obs, action, obs_absorbing, next_absorbing))
+
+    def on(self, batch: Transitions) -> torch.Tensor:
+        """Evaluate on a :class:`Transitions` batch -> (B,)."""
+        return self(batch.obs, batch.next_obs, batch.action, batch.obs_absorbing, batch.next_absorbing)
+
+
+class Discriminator(TransitionNet):
+    """Binary classifier expert (label 1) vs agent (label 0); ``on(batch)`` gives logits (B,)."""
+
+
+def gradient_penalty(net: TransitionNet, batch: Transitions) -> torch.Tensor:
+    """Mean over the batch of ||d net / d features||^2 at ``batch`` (the expert samples)."""
+    feats = net.features(batch.obs, batch.next_obs, batch.action, batch.obs_absorbing,
+                         batch.next_absorbing).detach().requires_grad_(True)
+    out = net.head(feats)
+    (grad,) = torch.autograd.grad(out.sum(), feats, create_graph=True)
+    return grad.square().sum(-1).mean()
+
+
+def bce_loss(logit_expert: torch.Tensor, logit_agent: torch.Tensor) -> torch.Tensor:
+    """Binary cross entropy with expert label 1 and agent label 0; logits (Be,), (Ba,) -> scalar."""
+    return F.softplus(-logit_expert).mean() + F.softplus(logit_agent).mean()
+
+
+@torch.no_grad()
+def accuracy_metrics(logit_expert: torch.Tensor, logit_agent: torch.Tensor, prefix: str = "disc/") -> dict[str, float]:
+    """Classification accuracy (threshold logit 0) and mean logits, namespaced under ``prefix``."""
+    acc_e = float((logit_expert > 0).float().mean())
+    acc_a = float((logit_agent < 0).float().mean())
+    return {
+        f"{prefix}accuracy": 0.5 * (acc_e + acc_a),
+        f"{prefix}accuracy_expert": acc_e,
+        f"{prefix}accuracy_agent": acc_a,
+        f"{prefix}logit_expert": float(logit_expert.mean()),
+        f"{prefix}logit_agent": float(logit_agent.mean()),
+    }
+
+
+def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, expert: Transitions,
+                     agent: Transitions, epochs: int, minibatch: int, grad_penalty_coef: float,
+                     loss_fn=bce_loss, generator: torch.Generator | None = None,
+                     prefix: str = "disc/") -> dict[str, float]:
+    """Train ``net`` to separate expert from agent transitions; returns metrics of the last pass.
+
+    One epoch = one pass over the agent batch in minibatches of ``minibatch``; each agent
+    minibatch is paired with an equally sized expert minibatch drawn with replacement.
+    ``loss_fn(logit_expert, logit_agent)`` defaults to BCE; the gradient penalty is on expert inputs.
+    """
+    n = len(agent)
+    mb = max(1, min(minibatch, n))
+    last = {}
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=generator).to(agent.device)
+        for start in range(0, n - mb + 1, mb):
+            a = agent.index(perm[start:start + mb])
+            e = expert.sample(mb, generator)
+            le, la = net.on(e), net.on(a)
+            loss = loss_fn(le, la)
+            gp = gradient_penalty(net, e) if grad_penalty_coef > 0 else torch.zeros(())
+            total = loss + grad_penalty_coef * gp
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+            last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
+    with torch.no_grad():
+        e = expert.sample(min(len(expert), 4096), generator)
+        a = agent.index(slice(0, min(n, 4096)))
+        last.update(accuracy_metrics(net.on(e), net.on(a), prefix))
+    return last

@@ -1,0 +1,188 @@
+"""Typed, frozen hyperparameters of the continuous IRL algorithms (TRIRL and baselines).
+
+Loaded from ``config/algo/<name>.yaml`` with :func:`load_algo_config`. Defaults follow the
+TRIRL paper (arXiv 2605.11020, Appendix C.5 and Table 7) and the authors' public configuration
+(summarised in ``papers/README.md``, "Facts from the authors' public configuration"); each
+default says where it comes from. Values that the paper gives as a range are set inside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from trirl_ros.core.config import ConfigError, config_path, load_yaml
+
+ALGORITHMS = ("trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo")
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+
+
+def _nonneg(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _unit(name: str, value: float, closed_low: bool = False) -> None:
+    ok = (0.0 <= value <= 1.0) if closed_low else (0.0 < value <= 1.0)
+    if not ok:
+        raise ValueError(f"{name} must lie in {'[0, 1]' if closed_low else '(0, 1]'}, got {value!r}")
+
+
+def _hidden(name: str, sizes: tuple[int, ...]) -> None:
+    if len(sizes) == 0 or any(int(h) <= 0 for h in sizes):
+        raise ValueError(f"{name} must be a non-empty list of positive layer sizes, got {list(sizes)}")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Gaussian policy N(mu_theta(s), diag(std^2)) with a state-independent learnable log-std."""
+
+    hidden: tuple[int, ...] = (256, 256, 256)  # App. C.5: 3 dense layers of 256 (MuJoCo tasks);
+    # robots: [512, 256, 128] (App. C.5) / [512, 256] (authors' Go2 config)
+    critic_hidden: tuple[int, ...] = (256, 256, 256)  # App. C.5: same as the policy ([1024, 512] robots)
+    init_std: float = 0.4  # authors' config: init_std 0.4 (learnable)
+    min_std: float = 1e-3  # numerical floor (ours)
+    normalize_obs: bool = True  # authors' config: observation normalisation on
+
+    def __post_init__(self) -> None:
+        _hidden("hidden", self.hidden)
+        _hidden("critic_hidden", self.critic_hidden)
+        _positive("init_std", self.init_std)
+        _positive("min_std", self.min_std)
+        if self.min_std >= self.init_std:
+            raise ValueError(f"min_std ({self.min_std}) must be below init_std ({self.init_std})")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO on the (intermediate) learned reward with GAE and absorbing-state values."""
+
+    horizon: int = 20  # rollout steps per env per iteration; App. C.5: 10, authors: num_steps 20
+    gamma: float = 0.99  # App. C.5
+    gae_lambda: float = 0.95  # App. C.5
+    clip: float = 0.2  # App. C.5: PPO clipping 0.2
+    epochs: int = 20  # App. C.5: grad steps 20-30; authors: update_epochs 20
+    num_minibatches: int = 64  # authors' config: num_minibatches 64
+    lr_policy: float = 1.02e-5  # authors' config (App. C.5 range 4e-5 - 1e-4)
+    lr_critic: float = 1.02e-5  # authors use one optimiser for actor and critic
+    ent_coef: float = 4e-5  # authors' config 4e-5 (App. C.5 range 5e-3 - 8e-5); beta = 1/ent_coef
+    vf_coef: float = 1.0  # authors' config: value coef 1.0
+    max_grad_norm: float = 1.0  # App. C.5: gradient clipping 1.0
+    normalize_advantages: bool = True  # ours (standard PPO practice)
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "epochs", "num_minibatches"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        _unit("gamma", self.gamma)
+        if self.gamma >= 1.0:
+            raise ValueError(f"gamma must be < 1 (absorbing value gamma/(1-gamma)), got {self.gamma}")
+        _unit("gae_lambda", self.gae_lambda, closed_low=True)
+        _positive("clip", self.clip)
+        _positive("lr_policy", self.lr_policy)
+        _positive("lr_critic", self.lr_critic)
+        _positive("ent_coef", self.ent_coef)
+        _nonneg("vf_coef", self.vf_coef)
+        _positive("max_grad_norm", self.max_grad_norm)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Binary classifier whose logit estimates log(rho_E / rho_pi) (paper Sec. 4.1)."""
+
+    input: Literal["s_next", "s_a", "s"] = "s_next"  # authors: 'state-based' D(s, s') (Sec. 4.4)
+    hidden: tuple[int, ...] = (256, 256, 256)  # App. C.5: same architecture as the policy
+    lr: float = 7.75e-4  # authors' config (App. C.5 range 8e-5 - 3e-4)
+    epochs: int = 30  # authors: n_disc_epochs 30 (App. C.5: 20-30 for TRIRL; 3-10 adversarial)
+    minibatch: int = 512  # authors: discriminator minibatch 512; App. C.5 mini-batch 512
+    grad_penalty: float = 0.005  # App. C.5: gradient penalty 0.005 (authors' Go2: 0.16)
+    normalize_obs: bool = True  # ours: each discriminator carries its own running normaliser
+    warm_start: bool = True  # ours: D^(i) starts from D^(i-1)
+
+    def __post_init__(self) -> None:
+        _hidden("hidden", self.hidden)
+        _positive("lr", self.lr)
+        if self.epochs < 1 or self.minibatch < 1:
+            raise ValueError("epochs and minibatch must be >= 1")
+        _nonneg("grad_penalty", self.grad_penalty)
+
+
+@dataclass(frozen=True)
+class TRIRLConfig:
+    """TRIRL-specific settings (paper Algorithm 2, Table 7 and the authors' configuration)."""
+
+    variant: Literal["max_eta", "tr_loss", "retrospective_eta"] = "max_eta"  # Sec. 4.3; max-eta default
+    epsilon: float = 0.443  # authors: 0.443 (Table 7 range 0.45-0.75; Table 6 ablation 0.01-0.4)
+    buffer_size: int = 100  # authors: discriminator buffer 100 (Table 7: 80-120)
+    mean_bound: float = 2.51e-4  # authors: 2.51e-4 (Table 7: 2e-4 - 5e-3)
+    cov_bound: float = 1.82e-4  # authors: 1.82e-4 (Table 7: 1e-4 - 4e-3)
+    tr_coef: float = 0.5  # Table 7: TR regression loss coef 0.4-0.6 (authors' Go2: 0.828)
+    eta_init: float = 80.0  # Table 7: eta_init 60-100 (TR-loss version only)
+    eta_final: float = 80.0  # ours: linear schedule end value (constant by default)
+    eta_schedule_iters: int = 1  # ours: iterations of the linear eta schedule
+    rfit_hidden: tuple[int, ...] = (256, 256, 256)  # ours: as the discriminator
+    rfit_epochs: int = 30  # authors: R_fit 30 epochs, warm-started
+    rfit_lr: float = 5e-5  # authors: R_fit lr 5e-5
+    rfit_minibatch: int = 512  # ours: as the discriminator minibatch
+
+    def __post_init__(self) -> None:
+        _unit("epsilon", self.epsilon)
+        if self.buffer_size < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {self.buffer_size}")
+        _positive("mean_bound", self.mean_bound)
+        _positive("cov_bound", self.cov_bound)
+        _nonneg("tr_coef", self.tr_coef)
+        _nonneg("eta_init", self.eta_init)
+        _nonneg("eta_final", self.eta_final)
+        if self.eta_schedule_iters < 1:
+            raise ValueError("eta_schedule_iters must be >= 1")
+        _hidden("rfit_hidden", self.rfit_hidden)
+        if self.rfit_epochs < 0 or self.rfit_minibatch < 1:
+            raise ValueError("rfit_epochs must be >= 0 and rfit_minibatch >= 1")
+        _positive("rfit_lr", self.rfit_lr)
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Settings of the baseline reward learners (GAIL, AIRL, AMP, ML-IRL, PIRO)."""
+
+    reward_l2: float = 1e-3  # ML-IRL/PIRO: penalty on reward magnitude (ours, keeps r bounded)
+    horizon_scale: float = 1.0  # ML-IRL/PIRO: the factor T in T (E_agent r - E_expert r)
+    piro_target_change: float = 0.05  # PIRO: target RMS change of r on agent samples (ours)
+    piro_init_weight: float = 1.0  # PIRO: initial proximal weight w (clamped to [0.001, 10])
+    airl_state_only: bool = True  # AIRL: g(s) state-only unshaped reward (Fu et al. 2018)
+
+    def __post_init__(self) -> None:
+        _nonneg("reward_l2", self.reward_l2)
+        _positive("horizon_scale", self.horizon_scale)
+        _positive("piro_target_change", self.piro_target_change)
+        if not (0.001 <= self.piro_init_weight <= 10.0):
+            raise ValueError(f"piro_init_weight must lie in [0.001, 10], got {self.piro_init_weight}")
+
+
+@dataclass(frozen=True)
+class AlgoConfig:
+    """One algorithm's complete hyperparameters (file ``config/algo/<algorithm>.yaml``)."""
+
+    algorithm: Literal["trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo"] = "trirl"
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    disc: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    trirl: TRIRLConfig = field(default_factory=TRIRLConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+
+
+def load_algo_config(name_or_path: str | Path) -> AlgoConfig:
+    """Load ``config/algo/<name>.yaml`` (``name`` in :data:`ALGORITHMS`) or a YAML path."""
+    p = Path(str(name_or_path))
+    if p.suffix in (".yaml", ".yml") or p.is_file():
+        return load_yaml(p, AlgoConfig)
+    if str(name_or_path) not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {name_or_path!r}; expected one of {list(ALGORITHMS)}")
+    return load_yaml(config_path("algo", f"{name_or_path}.yaml"), AlgoConfig)

@@ -1,0 +1,122 @@
+"""A fixed-capacity circular store of same-architecture modules, evaluated in ONE batched call.
+
+Parameters and buffers of up to ``capacity`` copies are kept as stacked tensors (leading dim =
+capacity); :meth:`StackedModules.evaluate` runs all stored copies with ``torch.func.vmap`` over
+``functional_call`` (batched matmuls on the stacked weights), not a Python loop of forward passes.
+This is how TRIRL evaluates its buffer of k discriminators (paper App. C.2, "reward
+interpolations: running inference on all discriminators in the buffer at once").
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+
+class StackedModules:
+    """Circular buffer of module states. template: a module of the stored architecture."""
+
+    def __init__(self, template: nn.Module, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.template = copy.deepcopy(template)
+        for p in self.template.parameters():
+            p.requires_grad_(False)
+        self.params = {k: torch.zeros((capacity, *v.shape), dtype=v.dtype, device=v.device)
+                       for k, v in self.template.named_parameters()}
+        self.buffers = {k: torch.zeros((capacity, *v.shape), dtype=v.dtype, device=v.device)
+                        for k, v in self.template.named_buffers()}
+        self.count = 0  # total number of pushes ever
+
+    def __len__(self) -> int:
+        return min(self.count, self.capacity)
+
+    def order(self) -> list[int]:
+        """Storage slots from the oldest to the newest stored module."""
+        n = len(self)
+        if self.count <= self.capacity:
+            return list(range(n))
+        head = self.count % self.capacity  # slot that will be overwritten next = oldest
+        return [(head + j) % self.capacity for j in range(n)]
+
+    @torch.no_grad()
+    def push(self, module: nn.Module) -> int:
+        """Copy ``module``'s parameters and buffers into the next slot (evicting the oldest). Returns the slot."""
+        slot = self.count % self.capacity
+        for k, v in module.named_parameters():
+            self.params[k][slot].copy_(v.detach())
+        for k, v in module.named_buffers():
+            self.buffers[k][slot].copy_(v)
+        self.count += 1
+        return slot
+
+    @torch.no_grad()
+    def load_into(self, module: nn.Module, age: int = 0) -> nn.Module:
+        """Copy the stored module ``age`` positions from the oldest (0 = oldest) into ``module``."""
+        slot = self.order()[age]
+        for k, v in module.named_parameters():
+            v.copy_(self.params[k][slot])
+        for k, v in module.named_buffers():
+            v.copy_(self.buffers[k][slot])
+        return module
+
+    def evaluate(self, *args, method: str | None = None) -> torch.Tensor:
+        """Run every stored module on the same ``args`` in one vmapped call.
+
+        Returns the stacked outputs (n, ...) ordered oldest -> newest (n = ``len(self)``); a
+        tuple output is returned as a tuple of stacked tensors. ``method`` names a module method
+        other than ``forward``.
+        """
+        n = len(self)
+        if n == 0:
+            raise RuntimeError("StackedModules.evaluate: the buffer is empty")
+        params = {k: v[:n] for k, v in self.params.items()}
+        buffers = {k: v[:n] for k, v in self.buffers.items()}
+        template = self.template
+
+        def one(p, b):
+            if method is None:
+                return functional_call(template, (p, b), args)
+            return _call_method(template, p, b, method, args)
+
+        out = vmap(one, in_dims=(0, 0))(params, buffers)
+        if self.count > self.capacity:
+            idx = torch.tensor(self.order(), device=next(iter(self.params.values())).device)
+            if isinstance(out, tuple):
+                return tuple(o.index_select(0, idx) for o in out)
+            return out.index_select(0, idx)
+        return out
+
+    def state_dict(self) -> dict:
+        return {"params": {k: v.clone() for k, v in self.params.items()},
+                "buffers": {k: v.clone() for k, v in self.buffers.items()}, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k in self.params:
+            self.params[k].copy_(state["params"][k])
+        for k in self.buffers:
+            self.buffers[k].copy_(state["buffers"][k])
+        self.count = int(state["count"])
+
+
+class _Bound(nn.Module):
+    """Wraps ``module.method`` as ``forward`` so ``functional_call`` can reach it."""
+
+    def __init__(self, module: nn.Module, method: str) -> None:
+        super().__init__()
+        self.m = module
+        self.method = method
+
+    def forward(self, *args):
+        return getattr(self.m, self.method)(*args)
+
+
+def _call_method(template, params, buffers, method, args):
+    wrapper = _Bound(template, method)
+    p = {f"m.{k}": v for k, v in params.items()}
+    b = {f"m.{k}": v for k, v in buffers.items()}
+    return functional_call(wrapper, (p, b), args)
