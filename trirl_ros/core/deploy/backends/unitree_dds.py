@@ -66,6 +66,9 @@ class UnitreeDdsBackend(RobotBackend):
         self._latest: tuple[LowState, float] | None = None
         self._new_state = threading.Condition(self._lock)
         self.mode_machine = 0
+        #: writer's timestamp (ns since the Unix epoch, CLOCK_REALTIME) of the newest valid state;
+        #: on one host, ``time.time_ns() - latest_source_ns`` is the state's age since publication.
+        self.latest_source_ns = 0
         self.states_received = 0
         self.crc_errors = 0
         self.decode_errors = 0
@@ -93,7 +96,7 @@ class UnitreeDdsBackend(RobotBackend):
         return cls(robot.msg_family, config, **kwargs)
 
     # -- receive ----------------------------------------------------------------------------
-    def _on_sample(self, data: bytes) -> None:
+    def _on_sample(self, data: bytes, source_ns: int) -> None:
         stamp = time.monotonic()
         try:
             rec = self._state_codec.decode(data)
@@ -108,6 +111,7 @@ class UnitreeDdsBackend(RobotBackend):
             return
         with self._lock:
             self._latest = (state, stamp)
+            self.latest_source_ns = source_ns
             if self.msg_family == "unitree_hg":
                 self.mode_machine = int(rec["mode_machine"])
             self.states_received += 1

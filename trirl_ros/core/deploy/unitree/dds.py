@@ -156,21 +156,22 @@ class RawReader:
         self.reader = DataReader(participant, _topic(participant, topic, idl_type), qos=qos)
         self.topic = topic
 
-    def take(self, max_samples: int = 8) -> list[bytes]:
-        """The CDR bytes of up to ``max_samples`` new samples, oldest first; never blocks."""
+    def take(self, max_samples: int = 8) -> list[tuple[bytes, int]]:
+        """Up to ``max_samples`` new samples, oldest first, as (CDR bytes, source timestamp in
+        ns since the Unix epoch as stamped by the writer); never blocks."""
         ret = ddspy_take(self.reader._ref, max_samples)
         if isinstance(ret, int):
             raise RuntimeError(f"DDS take on {self.topic} failed with code {ret}")
-        return [data for data, info in ret if info.valid_data]
+        return [(data, info.source_timestamp) for data, info in ret if info.valid_data]
 
 
 class ReceiveThread:
-    """Calls ``on_sample(cdr_bytes)`` for every sample arriving on ``reader`` from a daemon thread
+    """Calls ``on_sample(cdr_bytes, source_timestamp_ns)`` for every sample arriving on ``reader`` from a daemon thread
     that blocks in a DDS WaitSet (the GIL is released while waiting). :meth:`stop` wakes it at once.
     """
 
     def __init__(self, participant: DomainParticipant, reader: RawReader,
-                 on_sample: Callable[[bytes], None], name: str = "dds-receive") -> None:
+                 on_sample: Callable[[bytes, int], None], name: str = "dds-receive") -> None:
         self._reader = reader
         self._on_sample = on_sample
         self._stop = threading.Event()
@@ -187,8 +188,8 @@ class ReceiveThread:
             if self._stop.is_set():
                 break
             try:
-                for data in self._reader.take(16):
-                    self._on_sample(data)
+                for data, source_ns in self._reader.take(16):
+                    self._on_sample(data, source_ns)
             except Exception:  # noqa: BLE001 -- a bad sample must not kill the receive thread
                 log.exception("error while handling a sample on %s", self._reader.topic)
 
