@@ -1,0 +1,104 @@
+"""Sim2sim: the deploy controller drives a simulated robot through the RobotBackend interface.
+
+:func:`run_sim2sim` runs lock-step on the in-process MuJoCo backend (one control tick, then one
+control period of physics at 500 Hz with the motors' PD): fast and deterministic.
+:func:`run_realtime` runs the same controller against any backend in wall-clock time with the
+deadline scheduler (used with the DDS sim robot or a real robot).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trirl_ros.core.deploy.backends.base import RobotBackend
+from trirl_ros.core.deploy.config import DeployConfig
+from trirl_ros.core.deploy.controller import DeployController
+from trirl_ros.core.deploy.policy_runner import PolicyRunner
+from trirl_ros.core.deploy.policy_spec import PolicySpec, load_policy_spec, spec_path_for
+from trirl_ros.core.deploy.safety import SafetyState, Transition, tilt_deg
+from trirl_ros.core.deploy.scheduler import DeadlineTimer
+from trirl_ros.core.robots.spec import RobotSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sim2SimResult:
+    """Outcome of a sim2sim run. ``distance``: metres the base travelled in the xy plane (start to
+    end); ``fell``: the base went below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg``."""
+
+    final_state: SafetyState
+    fell: bool
+    distance: float
+    sim_seconds: float
+    min_height: float
+    max_tilt_deg: float
+    transitions: list[Transition] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The CLI's last line: ``state <S> fell <0|1> distance <m>``."""
+        return f"state {self.final_state} fell {int(self.fell)} distance {self.distance:.3f}"
+
+
+def load_policy(robot: RobotSpec, policy_path: str | Path, spec_path: str | Path | None = None
+                ) -> tuple[PolicySpec, PolicyRunner]:
+    """Load an ONNX policy and its spec (default: beside it), checking the spec against ``robot``
+    (:class:`~trirl_ros.core.deploy.policy_spec.PolicySpecMismatch` on mismatch)."""
+    spec = load_policy_spec(spec_path if spec_path is not None else spec_path_for(policy_path))
+    spec.check_robot(robot)
+    runner = PolicyRunner(policy_path, spec.obs_dim, spec.num_joints, spec.onnx_input, spec.onnx_output)
+    return spec, runner
+
+
+def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, seconds: float,
+                cmd_vel: tuple[float, float, float] | None = None, backend=None) -> Sim2SimResult:
+    """Lock-step sim2sim for ``seconds`` of simulated time on a MujocoDirectBackend (created
+    standing at the default pose unless given). ``policy``: obs (D,) -> action (J,)."""
+    from trirl_ros.core.deploy.backends.mujoco_direct import MujocoDirectBackend
+
+    backend = backend or MujocoDirectBackend(robot)
+    controller = DeployController(robot, spec, policy, cfg)
+    period = controller.period
+    start = backend.base_position()
+    min_h, max_tilt = math.inf, 0.0
+    steps = int(round(seconds / period))
+    for _ in range(steps):
+        now = backend.now()
+        if cmd_vel is not None:
+            controller.set_velocity_command(cmd_vel, now)
+        backend.send(controller.tick(backend.latest_state(), now, backend.base_lin_vel()))
+        backend.advance(period)
+        min_h = min(min_h, float(backend.base_position()[2]))
+        max_tilt = max(max_tilt, tilt_deg(backend.base_quat()))
+    fell = min_h < robot.fall_min_height or max_tilt > robot.fall_max_tilt_deg
+    distance = float(np.linalg.norm(backend.base_position()[:2] - start[:2]))
+    return Sim2SimResult(controller.state, fell, distance, backend.now(), min_h, max_tilt,
+                         list(controller.fsm.transitions))
+
+
+def run_realtime(controller: DeployController, backend: RobotBackend, seconds: float,
+                 stop: threading.Event | None = None,
+                 cmd_vel: tuple[float, float, float] | None = None) -> DeadlineTimer:
+    """Drive ``controller`` against ``backend`` at its period in wall-clock time for ``seconds``
+    (or until ``stop`` is set), paced by a deadline scheduler (the robot is left in the state the
+    controller is in: the caller decides whether to damp). Returns the timer (its ``overruns`` count missed deadlines)."""
+    stop = stop or threading.Event()
+    timer = DeadlineTimer(controller.period, clock=backend.now)
+    end = backend.now() + seconds
+    lin_vel = getattr(backend, "base_lin_vel", None)
+    while not stop.is_set() and backend.now() < end:
+        now = backend.now()
+        if cmd_vel is not None:
+            controller.set_velocity_command(cmd_vel, now)
+        backend.send(controller.tick(backend.latest_state(), now, lin_vel() if lin_vel else None))
+        timer.wait()
+    return timer
+
+
+__all__ = ["Sim2SimResult", "load_policy", "run_realtime", "run_sim2sim"]
