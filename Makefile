@@ -30,7 +30,7 @@ endif
 .PHONY: setup test demo clean-venv
 
 ## setup: create .venv and install torch (pinned), this package (editable) and ROS 2 wheels
-setup: $(STAMP)
+setup: $(STAMP) dds
 
 $(STAMP): setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -54,3 +54,9 @@ demo: setup
 ## clean-venv: remove the virtual environment (the next `make setup` recreates it)
 clean-venv:
 	rm -rf $(VENV)
+
+## dds: CycloneDDS 0.10.2 (Debian, the robots' version) + the cyclonedds==0.10.2 Python binding
+## built against it (Unitree DDS backend, sim_robot). Idempotent: instant when already installed.
+.PHONY: dds
+dds: $(STAMP)
+	bash tools/install_cyclonedds.sh $(VPY)
