@@ -96,11 +96,11 @@ class PolicyOptimizer:
                 if self.step == "trpl":
                     tr = trpl.trust_region_loss(pmean, pstd, mean, std)
                     loss = loss + self.tr_coef * tr
-                    extra["tr/regression_loss"] = float(tr)
+                    extra["tr/regression_loss"] = float(tr.detach())
                 elif self.step == "tr_loss":
                     kl = (trpl.mean_kl(mean, mo, so) + trpl.cov_kl(std, so)).mean()
                     loss = loss + kl_coef * kl
-                    extra["tr/kl"] = float(kl)
+                    extra["tr/kl"] = float(kl.detach())
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 gn = nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
@@ -108,8 +108,8 @@ class PolicyOptimizer:
                     approx_kl = float(((ratio - 1) - torch.log(ratio)).mean())
                     clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean())
                 self.optimizer.step()
-                vals = {"losses/policy": -float(surr), "losses/value": float(v_loss),
-                        "losses/entropy": float(entropy), "losses/approx_kl": approx_kl,
+                vals = {"losses/policy": -float(surr.detach()), "losses/value": float(v_loss.detach()),
+                        "losses/entropy": float(entropy.detach()), "losses/approx_kl": approx_kl,
                         "losses/clip_fraction": clipfrac, "losses/grad_norm": float(gn), **extra}
                 for k, v in vals.items():
                     sums[k] = sums.get(k, 0.0) + v
