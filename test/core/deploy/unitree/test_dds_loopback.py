@@ -97,7 +97,7 @@ def test_sim_robot_and_backend_exchange_state_and_commands(go2, dds_config, robo
 
         assert wait_until(applied, 10.0, 0.02), "sim never reported the commanded torques"
         assert sim.stats.cmds_received > 0 and sim.stats.cmd_crc_errors == 0
-        assert backend.crc_errors == 0 and backend.states_received > 10
+        assert backend.crc_errors == 0 and backend.states_received >= 2
 
         # A LowCmd with a broken CRC is dropped and counted; the last good command stays in force.
         writer = dds.RawWriter(backend._participant, dds.LOWCMD_TOPIC, idl.GoLowCmd)
