@@ -211,6 +211,17 @@ class ObsHistory:
             self._fresh[:] = False
         return self._buf.reshape(self.num_envs, -1).copy()
 
+    def fill(self, ids: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """Fill the whole history of robots ``ids`` (M,) with ``frame`` (M, F) (after a reset);
+        return their stacked observation (M, F * history). Other robots are untouched."""
+        ids = np.asarray(ids, dtype=np.int64)
+        frame = np.asarray(frame, dtype=np.float32)
+        if frame.shape != (len(ids), self.frame_dim):
+            raise ValueError(f"ObsHistory.fill frame has shape {frame.shape}, expected ({len(ids)}, {self.frame_dim})")
+        self._buf[ids] = frame[:, None, :]
+        self._fresh[ids] = False
+        return self._buf[ids].reshape(len(ids), -1).copy()
+
     def peek(self) -> np.ndarray:
         """Current stacked observation (N, F * history) without pushing."""
         return self._buf.reshape(self.num_envs, -1).copy()

@@ -1,0 +1,118 @@
+"""LocomotionEnv on the real Unitree MJCFs: shapes, standing under PD, determinism, termination
+vs truncation, reset_to, PD law."""
+
+import dataclasses
+import math
+
+import mujoco
+import numpy as np
+import pytest
+
+from trirl_ros.core.envs.config import EnvConfig, load_env_config
+from trirl_ros.core.envs.locomotion import LocomotionEnv
+from trirl_ros.core.envs.obs_spec import ObsSpec, ObsTerm
+from trirl_ros.core.robots.spec import load_robot_spec, robot_names
+
+
+def _tilt_deg(quat):
+    w, x, y, z = quat.T
+    return np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1, 1)))
+
+
+@pytest.mark.parametrize("name", robot_names())
+def test_env_reset_step_stand_and_determinism(name, robots_dir):
+    robot = load_robot_spec(name)
+    cfg = load_env_config(name)
+    quiet = dataclasses.replace(cfg, joint_pos_noise=0.0, joint_vel_noise=0.0)
+    with LocomotionEnv(robot, quiet, num_envs=1, seed=0) as env:
+        obs = env.reset()
+        assert obs.shape == (1, cfg.obs.dim(robot.num_joints)) == (1, env.observation_dim)
+        assert env.action_dim == robot.num_joints
+        z0 = env.get_qpos()[0, 2]
+        heights, tilts = [], []
+        for _ in range(int(2.0 * robot.policy_hz)):  # 2 s of simulated time, default pose held by PD
+            obs, terminated, truncated, info = env.step(np.zeros((1, robot.num_joints), np.float32))
+            assert obs.shape == (1, env.observation_dim) and np.isfinite(obs).all()
+            assert not terminated.any() and not truncated.any()
+            heights.append(env.get_qpos()[0, 2])
+            tilts.append(_tilt_deg(info["state"].base_quat)[0])
+        assert max(abs(h - z0) for h in heights) < 0.05, f"{name}: base height left {z0:.3f} ± 5 cm"
+        assert max(tilts) < 10.0, f"{name}: tilt reached {max(tilts):.1f} deg"
+
+    def rollout(threads):
+        rng = np.random.default_rng(1)
+        with LocomotionEnv(robot, cfg, num_envs=3, seed=7, num_threads=threads) as env:
+            out = [env.reset()]
+            for _ in range(15):
+                out.append(env.step(rng.uniform(-1, 1, (3, robot.num_joints)).astype(np.float32))[0])
+            return np.stack(out), env.get_qpos()
+
+    a, qa = rollout(1)
+    b, qb = rollout(2)
+    np.testing.assert_array_equal(a, b)  # same seed -> identical, whatever the thread count
+    np.testing.assert_array_equal(qa, qb)
+    assert not np.array_equal(a[0, 0], a[0, 1])  # reset noise differs between envs
+
+
+@pytest.fixture(scope="module")
+def go2():
+    return load_robot_spec("go2")
+
+
+def test_truncation_is_not_termination(go2, robots_dir):
+    cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("joint_pos"),)), episode_length_s=0.1)  # 5 steps
+    with LocomotionEnv(go2, cfg, num_envs=2, seed=0) as env:
+        env.reset()
+        for k in range(5):
+            obs, terminated, truncated, info = env.step(np.zeros((2, 12), np.float32))
+        assert truncated.all() and not terminated.any()
+        assert info["episode_steps"].tolist() == [5, 5]
+        assert env.episode_steps.tolist() == [0, 0]  # auto-reset
+        np.testing.assert_allclose(obs, 0.0, atol=1e-6)  # new episode starts at the default pose
+        assert not np.allclose(info["final_obs"], 0.0)  # final_obs is the pre-reset observation
+
+
+def test_fall_terminates_and_autoresets(go2, robots_dir):
+    cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("projected_gravity"),)))
+    with LocomotionEnv(go2, cfg, num_envs=2, seed=0) as env:
+        env.reset()
+        qpos, qvel = env.get_qpos(), env.get_qvel()
+        # env 1: upside down (rolled 180 deg about x) at a sane height
+        qpos[1, 3:7] = [0.0, 1.0, 0.0, 0.0]
+        qpos[1, 2] = 0.4
+        obs = env.reset_to(qpos[1:], qvel[1:], np.array([1]))
+        np.testing.assert_allclose(obs[1], [0, 0, 1], atol=1e-6)  # gravity points up in the base frame
+        obs, terminated, truncated, info = env.step(np.zeros((2, 12), np.float32))
+        assert terminated.tolist() == [False, True] and not truncated.any()
+        assert info["final_obs"][1, 2] > 0.9  # the fallen observation is kept for absorbing states
+        np.testing.assert_allclose(obs[1], [0, 0, -1], atol=0.02)  # reset to upright
+
+
+def test_reset_to_validates(go2, robots_dir):
+    cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("joint_pos"),)))
+    with LocomotionEnv(go2, cfg, num_envs=2, seed=0) as env:
+        q, v = env.get_qpos(), env.get_qvel()
+        with pytest.raises(ValueError, match=r"qpos \(2, 19\) / qvel \(2, 18\) must be \(1, 19\)"):
+            env.reset_to(q, v, np.array([0]))
+        q[0, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            env.reset_to(q, v)
+        with pytest.raises(ValueError, match=r"action has shape \(2, 11\)"):
+            env.step(np.zeros((2, 11), np.float32))
+
+
+def test_pd_law_matches_hand_computation(go2, robots_dir):
+    """tau = clip(kp (q* - q) - kd qdot) is what MuJoCo applies, per joint, at physics rate."""
+    cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("joint_pos"),)))
+    with LocomotionEnv(go2, cfg, num_envs=1, seed=0) as env:
+        env.reset()
+        action = np.full((1, 12), 0.4, np.float32)
+        action[0, 1] = 40.0  # FL thigh: target 10 rad away, beyond its range -> torque saturates
+        env.step(action)
+        d = env._datas[0]
+        q, qd = d.qpos[env._qadr], d.qvel[env._dadr]
+        target = go2.default_pos + go2.action_scale * action[0]
+        expected = np.clip(go2.kp * (target - q) - go2.kd * qd, -go2.torque_limit, go2.torque_limit)
+        mujoco.mj_forward(env.model, d)
+        np.testing.assert_allclose(d.actuator_force[env._act], expected, rtol=1e-9, atol=1e-9)
+        assert math.isclose(expected[1], go2.torque_limit[1])
