@@ -8,8 +8,9 @@ PYTHON      ?= python3
 VENV        ?= .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.trirl-setup-stamp
-# torch is installed FIRST and pinned (never unpinned). The CPU wheel comes from the PyTorch CPU
-# index; set TORCH_INDEX= (empty) to use only your pip configuration.
+# torch is installed FIRST and pinned (never unpinned). The CPU wheel is taken from the PyTorch
+# CPU index (plus your pip configuration's find-links/extra indexes); when that index cannot be
+# reached the same pin is installed from your configured indexes. TORCH_INDEX= skips the CPU index.
 TORCH       := torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # Real ROS 2 (Kilted) from PyPI. tf2_msgs has no PyPI wheel: tf2 is read from bags via rosbags.
@@ -34,7 +35,7 @@ setup: $(STAMP) dds
 
 $(STAMP): setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
-	$(VPY) -m pip install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH)"
+	$(if $(TORCH_INDEX),$(VPY) -m pip install --retries 0 --timeout 20 --index-url $(TORCH_INDEX) "$(TORCH)" || )$(VPY) -m pip install "$(TORCH)"
 	$(VPY) -m pip install -e ".[test]"
 	if [ "$(PIP_ROS)" = "1" ]; then $(VPY) -m pip install $(ROS_WHEELS); fi
 	$(VPY) -c "import torch, mujoco, rclpy; assert torch.__version__.startswith('2.13.0'), torch.__version__"
