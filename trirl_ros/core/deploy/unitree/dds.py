@@ -18,9 +18,12 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+import ctypes
+
 from cyclonedds._clayer import ddspy_take, ddspy_write
 from cyclonedds.core import GuardCondition, ReadCondition, SampleState, ViewState, InstanceState, WaitSet
 from cyclonedds.domain import Domain, DomainParticipant
+from cyclonedds.internal import dds_c_t, load_cyclonedds
 from cyclonedds.pub import DataWriter
 from cyclonedds.qos import Policy, Qos
 from cyclonedds.sub import DataReader
@@ -122,6 +125,19 @@ def close_participant(participant: DomainParticipant) -> None:
         log.debug("closing participant failed", exc_info=True)
 
 
+_LIB = None
+
+
+def _dds_lib() -> ctypes.CDLL:
+    global _LIB
+    if _LIB is None:
+        _LIB = load_cyclonedds()
+        _LIB.dds_get_publication_matched_status.argtypes = [
+            dds_c_t.entity, ctypes.POINTER(dds_c_t.publication_matched_status)]
+        _LIB.dds_get_publication_matched_status.restype = dds_c_t.returnv
+    return _LIB
+
+
 def _topic(participant: DomainParticipant, name: str, idl_type: type) -> Topic:
     return Topic(participant, name, idl_type)
 
@@ -144,8 +160,12 @@ class RawWriter:
             raise RuntimeError(f"DDS write on {self.topic} failed with code {ret}")
 
     def matched(self) -> int:
-        """Number of matched readers."""
-        return len(self._writer.get_matched_subscriptions())
+        """Number of readers currently matched (discovered, QoS-compatible)."""
+        status = dds_c_t.publication_matched_status()
+        ret = _dds_lib().dds_get_publication_matched_status(self._writer._ref, ctypes.byref(status))
+        if ret < 0:
+            raise RuntimeError(f"dds_get_publication_matched_status failed with code {ret}")
+        return int(status.current_count)
 
 
 class RawReader:
