@@ -190,23 +190,31 @@ class ExpertTransitions(NamedTuple):
     clip_ids: np.ndarray
 
 
-def robot_states(ds: Dataset, robot: Any) -> Any:
-    """RobotState (N = T frames) of every dataset frame.
+def robot_states(ds: Dataset, robot: Any, imu_rot: np.ndarray | None = None,
+                 command: np.ndarray | None = None) -> Any:
+    """RobotState (N = T frames) of every dataset frame, with the env's conventions.
 
-    base_lin_vel: (T, 3) base frame; base_ang_vel: (T, 3) base frame (MuJoCo's free joint
-    angular velocity is already local); last_action: (T, J) the action whose PD target is the
-    current joint position, ``(q - default_pos) / action_scale``; command: (T, 3) the demo's own
-    velocity (vx, vy in the base frame, yaw rate).
+    base_lin_vel: (T, 3) base frame; base_ang_vel: (T, 3) in the IMU frame ``omega @ imu_rot``
+    (MuJoCo's free-joint angular velocity is already local; ``imu_rot`` (3, 3) is the IMU site's
+    rotation in the base body, identity when None); last_action: (T, J) the action whose PD target
+    is the current joint position, ``(q - default_pos) / action_scale`` (demonstrations carry no
+    actions); command: (T, 3) ``command`` if given (3,), else the demo's own velocity (vx, vy in
+    the base frame, world yaw rate).
     """
     from trirl_ros.core.envs.obs_spec import RobotState
 
     q = ds.qpos[:, 3:7]
     lin = Q.rotate_inv(q, ds.qvel[:, 0:3])
     ang = ds.qvel[:, 3:6]
+    if imu_rot is not None:
+        ang = ang @ np.asarray(imu_rot)
     joint_pos = ds.qpos[:, 7:]
     last_action = (joint_pos - np.asarray(robot.default_pos)) / np.asarray(robot.action_scale)
     yaw_rate = Q.rotate(q, ang)[:, 2]
-    command = np.stack([lin[:, 0], lin[:, 1], yaw_rate], axis=1)
+    if command is None:
+        command = np.stack([lin[:, 0], lin[:, 1], yaw_rate], axis=1)
+    else:
+        command = np.broadcast_to(np.asarray(command, dtype=np.float64), (len(q), 3)).copy()
     return RobotState(
         joint_pos=joint_pos,
         joint_vel=ds.qvel[:, 6:],
@@ -218,27 +226,39 @@ def robot_states(ds: Dataset, robot: Any) -> Any:
     )
 
 
+def imu_rotation(kin: RobotKinematics) -> np.ndarray:
+    """(3, 3) rotation of the robot's IMU site in its body (identity for the shipped robots)."""
+    import mujoco
+
+    sid = mujoco.mj_name2id(kin.model, mujoco.mjtObj.mjOBJ_SITE, kin.spec.imu_site)
+    if sid < 0:
+        return np.eye(3)
+    return Q.to_matrix(kin.model.site_quat[sid])
+
+
 def expert_transitions(
-    ds: Dataset, robot: Any, obs_spec: Any, kin: RobotKinematics | None = None
+    ds: Dataset, robot: Any, obs_spec: Any, kin: RobotKinematics | None = None,
+    command: np.ndarray | None = None,
 ) -> ExpertTransitions:
     """(s, s') pairs of consecutive frames within each clip, observed with ``obs_spec`` exactly as
     the env observes the robot (``compute_frame`` + history stacking newest first; the history
     before a clip's first frame repeats that frame).
 
-    The dataset is resampled to ``robot.policy_hz`` first if needed (needs ``kin``).
+    The dataset is resampled to ``robot.policy_hz`` first if needed. ``command`` (3,) fixes the
+    velocity_command term (default: each frame's own base velocity, see :func:`robot_states`).
     Returns :class:`ExpertTransitions` with M = sum over clips of (frames - 1).
     """
     from trirl_ros.core.envs.obs_spec import compute_frame
 
     if ds.robot != robot.name:
         raise DatasetError(f"dataset is for robot {ds.robot!r}, not {robot.name!r}")
+    if kin is None:
+        kin = RobotKinematics.for_robot(robot)
     if abs(ds.frequency - robot.policy_hz) > 1e-6:
-        if kin is None:
-            kin = RobotKinematics.for_robot(robot)
         log.info("resampling demonstrations from %g Hz to the policy rate %g Hz",
                  ds.frequency, robot.policy_hz)
         ds = resample(ds, robot.policy_hz, kin)
-    frames = np.asarray(compute_frame(obs_spec, robot, robot_states(ds, robot)), dtype=np.float32)
+    frames = np.asarray(compute_frame(obs_spec, robot, robot_states(ds, robot, imu_rotation(kin), command)), dtype=np.float32)
     H = int(getattr(obs_spec, "history", 1))
     obs_all, nxt_all, ids = [], [], []
     for c, (s, e) in enumerate(ds.clip_ranges()):

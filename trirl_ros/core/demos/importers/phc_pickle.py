@@ -66,8 +66,7 @@ _ALLOWED = {
     ("joblib.numpy_pickle", "NumpyArrayWrapper"): _ArrayWrapper,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct
-    if hasattr(np, "core") else None,
+    ("numpy.core.multiarray", "_reconstruct"): None,
     ("numpy._core.multiarray", "_reconstruct"): None,
     ("numpy.core.multiarray", "scalar"): None,
     ("numpy._core.multiarray", "scalar"): None,
