@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     imp.add_argument("src", type=Path, help="motion file or rosbag2 directory")
     imp.add_argument("--robot", required=True, help="robot spec name (g1_29dof, g1_23dof, go2) or YAML path")
     imp.add_argument("--format", dest="fmt", default=None,
-                     help="locomujoco | phc | amp | csv | bvh | rosbag (default: detect)")
+                     help="locomujoco | phc | amp | csv | bvh | rosbag | dataset (default: detect)")
     imp.add_argument("-o", "--output", type=Path, required=True, help="dataset .npz to write")
     imp.add_argument("--trust-pickle", action="store_true",
                      help="allow PHC/ASAP pickles (a pickle can run code when loaded)")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 #: format name -> module (in auto-detection order)
 FORMATS = {
+    "dataset": "trirl_ros.core.demos.importers.dataset_npz",
     "rosbag": "trirl_ros.core.demos.importers.rosbag",
     "locomujoco": "trirl_ros.core.demos.importers.locomujoco",
     "phc": "trirl_ros.core.demos.importers.phc_pickle",
@@ -111,6 +112,8 @@ def import_motion(
     module = _module(fmt)
     kin = kin or RobotKinematics.for_robot(robot)
     ds = module.load(src, kin, opts)
+    if fmt == "dataset":  # keep the original provenance
+        return validate(ds, kin.spec)
     ds.provenance = {
         "source": src.name,
         "sha256": sha256_of(src),
