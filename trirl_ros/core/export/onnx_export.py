@@ -85,8 +85,12 @@ def export_policy(normalizer: nn.Module, actor: nn.Module, robot: RobotSpec, obs
         spec = dataclasses.replace(spec, opset=opset)
     obs_dim, act_dim = spec.obs_dim, spec.num_joints
     graph = MeanActionGraph(normalizer, actor).eval()
-    with torch.no_grad():
-        probe = graph(torch.zeros(2, obs_dim))
+    try:
+        with torch.no_grad():
+            probe = graph(torch.zeros(2, obs_dim))
+    except RuntimeError as exc:
+        raise ValueError(f"policy does not accept observations of width {obs_dim} (the obs spec for "
+                         f"{robot.name}): {exc}") from exc
     if probe.shape != (2, act_dim):
         raise ValueError(f"policy maps obs (2, {obs_dim}) to {tuple(probe.shape)}, expected (2, {act_dim})")
 
