@@ -57,8 +57,9 @@ def run(args) -> int:
         result = run_sim2sim_dds(robot, spec, runner.run, cfg, args.seconds, args.cmd_vel)
     else:
         result = run_sim2sim(robot, spec, runner.run, cfg, args.seconds, args.cmd_vel)
-    for t in result.transitions:
-        print(f"t={t.time:7.3f} s  {t.source} -> {t.target}: {t.reason}")
+    t0 = result.transitions[0].time if result.transitions else 0.0
+    for t in result.transitions:  # times from the first robot state
+        print(f"t={t.time - t0:7.3f} s  {t.source} -> {t.target}: {t.reason}")
     print(f"sim {result.sim_seconds:.2f} s, min base height {result.min_height:.3f} m, "
           f"max tilt {result.max_tilt_deg:.1f} deg")
     print(result.summary())
