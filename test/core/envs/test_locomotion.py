@@ -109,10 +109,11 @@ def test_pd_law_matches_hand_computation(go2, robots_dir):
         action = np.full((1, 12), 0.4, np.float32)
         action[0, 1] = 40.0  # FL thigh: target 10 rad away, beyond its range -> torque saturates
         env.step(action)
-        d = env._datas[0]
-        q, qd = d.qpos[env._qadr], d.qvel[env._dadr]
+        d = env.data(0)  # state after the step, PD targets of the step, mj_forward done
+        state = env.state()
+        q, qd = state.joint_pos[0], state.joint_vel[0]
         target = go2.default_pos + go2.action_scale * action[0]
         expected = np.clip(go2.kp * (target - q) - go2.kd * qd, -go2.torque_limit, go2.torque_limit)
-        mujoco.mj_forward(env.model, d)
-        np.testing.assert_allclose(d.actuator_force[env._act], expected, rtol=1e-9, atol=1e-9)
+        act = [mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_ACTUATOR, j.actuator) for j in go2.joints]
+        np.testing.assert_allclose(d.actuator_force[act], expected, rtol=1e-9, atol=1e-9)
         assert math.isclose(expected[1], go2.torque_limit[1])

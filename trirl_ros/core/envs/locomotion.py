@@ -1,11 +1,12 @@
 """Vectorized MuJoCo locomotion env for the Unitree G1 and Go2 (ROS-free core).
 
-N environments, each its own ``MjData`` of one shared ``MjModel``. A policy step sets the PD
-targets ``q* = default_pos + action_scale * action`` and advances every env by
-``robot.substeps`` physics steps with ``mj_step(model, data, nstep=substeps)``: the PD law runs in
-MuJoCo's actuator model at physics rate (see :mod:`trirl_ros.core.envs.pd`), so no Python runs
-per physics step. Envs are split into ``num_threads`` contiguous chunks stepped by a thread pool
-(MuJoCo releases the GIL while stepping). Results do not depend on the thread count.
+N environments share one ``MjModel``; their full physics states live in one array
+(N, nstate) (``mjSTATE_FULLPHYSICS``). A policy step sets the PD targets
+``q* = default_pos + action_scale * action`` and advances every env by ``robot.substeps`` physics
+steps with ``mujoco.rollout`` on ``num_threads`` C threads (no Python per env or per physics step;
+the GIL is released). The PD law runs in MuJoCo's actuator model at physics rate (see
+:mod:`trirl_ros.core.envs.pd`). Each rollout starts from a zero solver warm-start, so results are
+deterministic and do not depend on the thread count.
 
 Episodes end by *termination* (a fall: base height below the threshold, base tilt above it, or
 a non-finite state) or by *truncation* (time limit); the two are reported separately (absorbing
@@ -16,10 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
-
 import mujoco
 import numpy as np
+from mujoco import rollout as mj_rollout
 
 from trirl_ros.core.envs.config import EnvConfig
 from trirl_ros.core.envs.obs_spec import ObsHistory, ObsSpec, RobotState, compute_frame, quat_rotate_inverse
@@ -76,24 +76,31 @@ class LocomotionEnv:
         self._frame_dim = cfg.obs.frame_dim(robot.num_joints)
         self.observation_dim = cfg.obs.dim(robot.num_joints)
 
-        self._datas = [mujoco.MjData(m) for _ in range(num_envs)]
-        self._qpos = np.zeros((num_envs, m.nq))
-        self._qvel = np.zeros((num_envs, m.nv))
-        self._targets = np.tile(robot.default_pos, (num_envs, 1))
+        self._spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        nstate = mujoco.mj_stateSize(m, self._spec)
+        self._state = np.zeros((num_envs, nstate))  # full physics state per env
+        self._roll_out = np.zeros((num_envs, robot.substeps, nstate))
+        self._ctrl = np.zeros((num_envs, robot.substeps, m.nu))  # same targets for every substep
+        self._models = [m] * num_envs
+        # qpos / qvel live inside the state vector: [time, qpos (nq), qvel (nv), ...]
+        self._qpos = self._state[:, 1:1 + m.nq]
+        self._qvel = self._state[:, 1 + m.nq:1 + m.nq + m.nv]
+        self._scratch = mujoco.MjData(m)
+        self._check_state_layout()
         self._last_action = np.zeros((num_envs, robot.num_joints))
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._history = ObsHistory(num_envs, self._frame_dim, cfg.obs.history)
         self._command = np.tile(np.asarray(cfg.command, dtype=np.float64), (num_envs, 1))
         self._rng = np.random.default_rng(seed)
-        bounds = np.linspace(0, num_envs, min(num_threads, num_envs) + 1).astype(int)
-        self._chunks = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        self._pool = ThreadPoolExecutor(len(self._chunks)) if len(self._chunks) > 1 else None
+        self._num_threads = min(num_threads, num_envs)
+        self._roll = mj_rollout.Rollout(nthread=self._num_threads)
+        self._roll_datas = [mujoco.MjData(m) for _ in range(self._num_threads)]
         self._reset_envs(np.arange(num_envs))  # states valid before the first reset()
 
     # ---------------------------------------------------------------- public API
     @property
     def num_threads(self) -> int:
-        return len(self._chunks)
+        return self._num_threads
 
     def reset(self) -> np.ndarray:
         """Reset every env to the default pose + configured noise; return obs (N, D)."""
@@ -140,9 +147,11 @@ class LocomotionEnv:
             raise ValueError("action contains NaN or inf")
         if self.cfg.action_clip is not None:
             action = np.clip(action, -self.cfg.action_clip, self.cfg.action_clip)
-        self._targets = self.robot.default_pos + self.robot.action_scale * action
+        self._ctrl[:, :, self._act] = (self.robot.default_pos + self.robot.action_scale * action)[:, None, :]
         self._last_action = action
-        self._run(self._step_chunk)
+        self._roll.rollout(self._models, self._roll_datas, self._state, self._ctrl, nstep=self.robot.substeps,
+                           state=self._roll_out, skip_checks=True)
+        self._state[:] = self._roll_out[:, -1]
         self._steps += 1
 
         final_state = self.state()
@@ -186,10 +195,19 @@ class LocomotionEnv:
         """(N,) policy steps taken in the current episodes."""
         return self._steps.copy()
 
+    def data(self, env_id: int) -> mujoco.MjData:
+        """A new MjData holding env ``env_id``'s state and PD targets, after mj_forward (for
+        kinematics such as body positions/velocities; changing it does not affect the env)."""
+        d = mujoco.MjData(self.model)
+        mujoco.mj_setState(self.model, d, self._state[env_id], self._spec)
+        d.ctrl[:] = self._ctrl[env_id, 0]
+        mujoco.mj_forward(self.model, d)
+        return d
+
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._roll is not None:
+            self._roll.close()
+            self._roll = None
 
     def __enter__(self):
         return self
@@ -198,22 +216,6 @@ class LocomotionEnv:
         self.close()
 
     # ---------------------------------------------------------------- internals
-    def _run(self, fn) -> None:
-        if self._pool is None:
-            fn(self._chunks[0])
-        else:
-            for f in [self._pool.submit(fn, c) for c in self._chunks]:
-                f.result()
-
-    def _step_chunk(self, envs: range) -> None:
-        m, n, act = self.model, self.robot.substeps, self._act
-        for i in envs:
-            d = self._datas[i]
-            d.ctrl[act] = self._targets[i]
-            mujoco.mj_step(m, d, nstep=n)
-            self._qpos[i] = d.qpos
-            self._qvel[i] = d.qvel
-
     def _frame(self, state: RobotState, ids: np.ndarray | None = None, finite_only: bool = False) -> np.ndarray:
         if ids is not None:
             state = RobotState(*(getattr(state, f)[ids] for f in
@@ -228,6 +230,17 @@ class LocomotionEnv:
                     getattr(state, f)[bad] = 0.0
                 state.base_quat[bad] = (1.0, 0.0, 0.0, 0.0)
         return compute_frame(self.obs_spec, self.robot, state)
+
+    def _check_state_layout(self) -> None:
+        """The qpos/qvel views assume the documented [time, qpos, qvel, ...] state layout."""
+        m, d = self.model, self._scratch
+        mujoco.mj_resetData(m, d)
+        d.qpos[:] = np.arange(m.nq)
+        d.qvel[:] = -np.arange(1, m.nv + 1)
+        row = np.empty(self._state.shape[1])
+        mujoco.mj_getState(m, d, row, self._spec)
+        if not (np.array_equal(row[1:1 + m.nq], d.qpos) and np.array_equal(row[1 + m.nq:1 + m.nq + m.nv], d.qvel)):
+            raise RuntimeError("unexpected mjSTATE_FULLPHYSICS layout in this MuJoCo version")
 
     def _fallen(self) -> np.ndarray:
         fa = self._fadr
@@ -253,16 +266,13 @@ class LocomotionEnv:
         self._set_states(ids, qpos, qvel)
 
     def _set_states(self, ids: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
-        m = self.model
+        m, d = self.model, self._scratch
         for j, i in enumerate(ids):
-            d = self._datas[i]
             mujoco.mj_resetData(m, d)
             d.qpos[:] = qpos[j]
             d.qvel[:] = qvel[j]
-            d.ctrl[self._act] = self.robot.default_pos
-            mujoco.mj_forward(m, d)
-            self._qpos[i] = d.qpos
-            self._qvel[i] = d.qvel
-        self._targets[ids] = self.robot.default_pos
+            mujoco.mj_normalizeQuat(m, d.qpos)
+            mujoco.mj_getState(m, d, self._state[i], self._spec)
+        self._ctrl[np.ix_(ids, np.arange(self.robot.substeps), self._act)] = self.robot.default_pos
         self._last_action[ids] = 0.0
         self._steps[ids] = 0
