@@ -3,7 +3,8 @@
 Measured side by side in interleaved blocks of ~0.2 s (``repeats`` x ``seconds`` of each in
 total) so that load from other processes hits all alike:
 
-- env: ``LocomotionEnv.step`` with zero actions (N envs, T threads), in env steps/s;
+- env: ``LocomotionEnv.step`` with zero actions (N envs, T threads, the robot's default env
+  config without reset noise: all robots stand), in env steps/s;
 - raw, best of two batched baselines on the env's own model (PD actuators, default targets,
   N standing robots, T threads), in physics steps/s:
   a thread pool of T workers calling ``mj_step(model, data, nstep=substeps)`` over their envs,
@@ -62,7 +63,9 @@ def measure(robot_name: str, envs: int, threads: int, seconds: float, repeats: i
     if envs < 1 or threads < 1 or seconds <= 0 or repeats < 1:
         raise ValueError("envs, threads and repeats must be >= 1 and seconds > 0")
     robot = load_robot_spec(robot_name)
-    cfg = load_env_config(robot.name)
+    # no reset noise: every robot stands still in both the env and the raw baselines, so both
+    # integrate the same contact situation (a fallen robot has many more contacts)
+    cfg = dataclasses.replace(load_env_config(robot.name), joint_pos_noise=0.0, joint_vel_noise=0.0)
     env = LocomotionEnv(robot, cfg, num_envs=envs, seed=0, num_threads=threads)
     env.reset()
     model, n = env.model, robot.substeps
