@@ -96,7 +96,7 @@ def run_pointmaze(algo: str, transfer: bool = False, budget: MazeBudget = QUICK,
                   overrides: list[str] | tuple[str, ...] = (), callback=None) -> MazeResult:
     """The whole experiment; ``callback(stage, iteration, metrics)`` reports progress."""
     seed_everything(seed)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    torch.set_num_threads(1)  # small networks: one thread avoids OpenMP contention on shared CPUs
     cfg = maze_config(algo, overrides)
     s, s2, a, _ = collect_expert(budget.expert_episodes, flipped=False, seed=seed + 7)
     expert = Transitions(torch.from_numpy(s), torch.from_numpy(s2), torch.from_numpy(a))

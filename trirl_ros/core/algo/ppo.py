@@ -74,7 +74,10 @@ class PolicyOptimizer:
         adv = data.advantages
         if cfg.normalize_advantages and m > 1:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        # clip actor and critic separately: a large value loss (learned rewards of a few nats per
+        # step give returns of O(100)) must not shrink the policy gradient through a joint norm
+        actor_params = list(self.policy.parameters())
+        critic_params = list(self.critic.parameters())
         sums: dict[str, float] = {}
         count = 0
         for _ in range(cfg.epochs):
@@ -103,7 +106,8 @@ class PolicyOptimizer:
                     extra["tr/kl"] = float(kl.detach())
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                gn = nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                gn = nn.utils.clip_grad_norm_(actor_params, cfg.max_grad_norm)
+                nn.utils.clip_grad_norm_(critic_params, cfg.max_grad_norm)
                 with torch.no_grad():
                     approx_kl = float(((ratio - 1) - torch.log(ratio)).mean())
                     clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean())
@@ -128,7 +132,7 @@ class PolicyOptimizer:
                 metrics["tr/cov_kl"] = float(trpl.cov_kl(std, data.std_old).mean())
         elif self.step == "tr_loss":
             eta = float(kl_coef)
-        metrics["policy/std_mean"] = float(self.policy.std().mean())
+        metrics["policy/std_mean"] = float(self.policy.std().mean().detach())
         return metrics, eta
 
     def state_dict(self) -> dict:
