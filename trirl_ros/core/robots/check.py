@@ -101,7 +101,7 @@ def check_robot(spec: RobotSpec, model: mujoco.MjModel | None = None) -> RobotCh
         if jid < 0:
             bad(f"{spec.name}: joint {js.name!r} does not exist in the MJCF")
         else:
-            if model.jnt_type[jid] not in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+            if int(model.jnt_type[jid]) not in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
                 bad(f"{spec.name}: joint {js.name!r} is not a hinge/slide joint")
             if model.jnt_qposadr[jid] <= qadr_prev:
                 bad(f"{spec.name}: joint {js.name!r} breaks policy order = MJCF joint order")
