@@ -31,7 +31,7 @@ endif
 .PHONY: setup test demo clean-venv
 
 ## setup: create .venv and install torch (pinned), this package (editable) and ROS 2 wheels
-setup: $(STAMP) dds
+setup: $(STAMP) dds unitree_msgs_optional
 
 $(STAMP): setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -61,3 +61,13 @@ clean-venv:
 .PHONY: dds
 dds: $(STAMP)
 	bash tools/install_cyclonedds.sh $(VPY)
+
+## unitree_msgs: build the unitree_hg / unitree_go ROS 2 message packages (LowCmd, LowState, ...)
+## with cmake from the ROS wheels into .deps/unitree_msgs (about 3 min once; then instant).
+## `setup` builds them too; there a failed build only disables the unitree ROS backend (its test
+## skips and says why) instead of failing the whole setup.
+.PHONY: unitree_msgs unitree_msgs_optional
+unitree_msgs: $(STAMP)
+	bash tools/build_unitree_msgs.sh $(VPY)
+unitree_msgs_optional: $(STAMP)
+	-bash tools/build_unitree_msgs.sh $(VPY)

@@ -15,26 +15,6 @@ from trirl_ros.core.deploy.unitree.cdr import CdrCodec  # noqa: E402
 DTYPES = [L.HG_LOWCMD, L.HG_LOWSTATE, L.GO_LOWCMD, L.GO_LOWSTATE]
 
 
-def random_record(dtype, seed):
-    """A record with random (finite) content in every field, padding zero."""
-    rng = np.random.default_rng(seed)
-    rec = np.zeros((), dtype=dtype)
-
-    def fill(view):
-        for name in view.dtype.names:
-            sub = view[name]
-            if sub.dtype.names is not None:
-                fill(sub)
-            elif sub.dtype.kind == "f":
-                sub[...] = rng.uniform(-100, 100, size=sub.shape)
-            else:
-                info = np.iinfo(sub.dtype)
-                sub[...] = rng.integers(info.min, info.max, size=sub.shape, endpoint=True, dtype=sub.dtype)
-
-    fill(rec)
-    return rec
-
-
 def test_wire_type_names():
     assert idl.HgLowCmd.__idl__.idl_transformed_typename == "unitree_hg::msg::dds_::LowCmd_"
     assert idl.HgLowState.__idl__.idl_transformed_typename == "unitree_hg::msg::dds_::LowState_"
@@ -52,7 +32,7 @@ def test_idl_fields_match_layout(dtype):
 def test_codec_is_byte_exact_with_cyclonedds(dtype):
     codec = CdrCodec(dtype)
     for seed in range(3):
-        rec = random_record(dtype, seed)
+        rec = L.random_record(dtype, seed)
         obj = idl.from_record(rec)
         reference = obj.serialize()
         assert codec.encode(rec) == reference
