@@ -200,3 +200,46 @@ def test_bad_shape_and_bound_raise():
         project_gaussian(mean, std[:, :2], old_mean, old_std, 1e-3, 1e-3)
     with pytest.raises(ValueError, match="cov_bound must be a finite positive"):
         project_gaussian(mean, std, old_mean, old_std, 1e-3, 0.0)
+
+
+def test_row_blocks_give_the_same_result_and_inputs_are_not_modified(monkeypatch):
+    import trirl_ros.core.algo.trpl as trpl
+
+    inputs = _random_batch(10, b=23, a=4)
+    copies = [x.clone() for x in inputs]
+    whole = project_gaussian(*inputs, 1e-3, 1e-3)
+    monkeypatch.setattr(trpl, "_CHUNK_ROWS", 5)  # 23 rows -> blocks of 5 and a remainder of 3
+    blocked = project_gaussian(*inputs, 1e-3, 1e-3)
+    for a, b in zip(whole, blocked):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+    for x, c in zip(inputs, copies):
+        assert torch.equal(x, c)
+    # gradients through the blocked path equal the single-block ones
+    m, s = (inputs[0].clone().requires_grad_(), inputs[1].clone().requires_grad_())
+    w = torch.randn(23, 4, dtype=F64, generator=torch.Generator().manual_seed(0))
+    r = project_gaussian(m, s, inputs[2], inputs[3], 1e-3, 1e-3)
+    g_blocked = torch.autograd.grad((r.mean * w).sum() + (r.std * w).sum(), (m, s))
+    monkeypatch.setattr(trpl, "_CHUNK_ROWS", 4096)
+    r = project_gaussian(m, s, inputs[2], inputs[3], 1e-3, 1e-3)
+    g_whole = torch.autograd.grad((r.mean * w).sum() + (r.std * w).sum(), (m, s))
+    for a, b in zip(g_blocked, g_whole):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_gradcheck_with_detached_old_policy_and_single_outputs():
+    m, s, om, os_ = _grad_inputs(11)
+    om, os_ = om.detach(), os_.detach()
+    assert torch.autograd.gradcheck(lambda a, b: project_gaussian(a, b, om, os_, 1e-2, 1e-2).std, (m, s))
+    assert torch.autograd.gradcheck(lambda a, b: project_gaussian(a, b, om, os_, 1e-2, 1e-2).mean, (m, s))
+
+
+def test_float32_gradients_agree_with_float64():
+    m, s, om, os_ = (x.detach() for x in _grad_inputs(12))
+    w = torch.randn(6, 3, dtype=F64, generator=torch.Generator().manual_seed(1))
+    grads = []
+    for dtype in (F64, torch.float32):
+        mm, ss = m.to(dtype).requires_grad_(), s.to(dtype).requires_grad_()
+        r = project_gaussian(mm, ss, om.to(dtype), os_.to(dtype), 1e-2, 1e-2)
+        grads.append(torch.autograd.grad((r.mean * w.to(dtype)).sum() + (r.std * w.to(dtype)).sum(), (mm, ss)))
+    for g64, g32 in zip(*grads):
+        torch.testing.assert_close(g32.double(), g64, rtol=1e-4, atol=1e-5)

@@ -40,14 +40,18 @@ the maximum over the batch of BOTH per-sample multipliers, not their sum: see :f
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from typing import NamedTuple
 
 import torch
 
 log = logging.getLogger(__name__)
 
-_NEWTON_MAX_ITERS = 50
-_REL_TOL = 1e-10  # stop when |d_cov - bound| <= _REL_TOL * bound for every active sample
+_MAX_ITERS = 50
+_REL_TOL = 1e-12  # a row is solved when |d_cov - bound| <= _REL_TOL * bound ...
+_ACCEPT_STEP = 1e-4  # ... or after a Newton step of relative size <= this (error ~ its square)
+_CHUNK_ROWS = 4096  # rows per block: keeps the float64 temporaries cache-sized
 
 
 class ProjectionResult(NamedTuple):
@@ -67,12 +71,12 @@ class ProjectionResult(NamedTuple):
 
 def _check_bound(name: str, value: float) -> float:
     value = float(value)
-    if not (value > 0.0) or value != value or value == float("inf"):
+    if not (value > 0.0) or value == float("inf"):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
     return value
 
 
-def _check_inputs(mean, std, old_mean, old_std) -> None:
+def _check_shapes(mean, std, old_mean, old_std) -> None:
     for name, x in (("mean", mean), ("std", std), ("old_mean", old_mean), ("old_std", old_std)):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -80,120 +84,261 @@ def _check_inputs(mean, std, old_mean, old_std) -> None:
             raise ValueError(f"{name} must have shape (B, A), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"{name} must be a floating point tensor, got {x.dtype}")
-    shape = mean.shape
     for name, x in (("std", std), ("old_mean", old_mean), ("old_std", old_std)):
-        if x.shape != shape:
-            raise ValueError(f"{name} has shape {tuple(x.shape)}, expected {tuple(shape)} like mean")
-    for name, x in (("mean", mean), ("std", std), ("old_mean", old_mean), ("old_std", old_std)):
-        if not bool(torch.isfinite(x).all()):
+        if x.shape != mean.shape:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}, expected {tuple(mean.shape)} like mean")
+
+
+def _check_values(mean, std, old_mean, old_std) -> None:
+    """NaN/inf and positivity checks with one reduction per tensor (cheap for large batches)."""
+    for name, x in (("mean", mean), ("old_mean", old_mean)):
+        if not bool(torch.isfinite(x.sum(0)).all()):  # NaN/inf survive a sum (or overflow: also bad)
             raise ValueError(f"{name} contains NaN or inf")
     for name, x in (("std", std), ("old_std", old_std)):
-        if not bool((x > 0).all()):
+        lo, hi = torch.aminmax(x)
+        if not bool(hi < float("inf")) or lo != lo:
+            raise ValueError(f"{name} contains NaN or inf")
+        if not bool(lo > 0):
             raise ValueError(f"{name} must be strictly positive")
 
 
-def _cov_kl_terms(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-dimension ``f(q) = 1/q + log q - 1`` at ``q = 1 + x`` and ``y = x / q``.
+class _Workspace(threading.local):
+    """Per-thread float64 scratch blocks of shape (_CHUNK_ROWS, A), reused across calls.
 
-    Written as ``log1p(x) - x / (1 + x)`` to keep relative accuracy for small ``x``.
-    x: (B, A) float64. Returns (f (B, A), y (B, A)); ``f'(q) = y / q``.
+    Fresh multi-megabyte temporaries are returned to the OS and page-faulted in again on every
+    call, which costs more than the arithmetic here; a few cached blocks (about 1.5 MB each
+    for A = 23) avoid that. :func:`clear_workspace` frees them.
     """
-    q = x + 1.0
-    y = x / q
-    return torch.log1p(x) - y, y
+
+    def __init__(self):
+        self.blocks: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, rows: int, cols: int, device) -> torch.Tensor:
+        buf = self.blocks.get(name)
+        if buf is None or buf.shape[1] != cols or buf.shape[0] < rows or buf.device != device:
+            buf = torch.empty(rows, cols, dtype=torch.float64, device=device)
+            self.blocks[name] = buf
+        return buf[:rows]
 
 
-def _solve_t(dr: torch.Tensor, two_bound: float, active: torch.Tensor) -> torch.Tensor:
-    """Root ``t`` in (0, 1] of ``sum_j f(1 + t dr_j) = two_bound`` for every active row.
+_WS = _Workspace()
 
-    dr: (B, A) float64, ``r - 1`` with ``r = (old_std / std)**2``.
-    active: (B,) bool, rows whose unprojected covariance KL exceeds the bound.
-    Returns t: (B,) float64 (1 for inactive rows).
+
+def clear_workspace() -> None:
+    """Free the cached scratch blocks of this thread."""
+    _WS.blocks.clear()
+
+
+def _as_f64(x: torch.Tensor, name: str) -> torch.Tensor:
+    """x (n, A) as float64: the tensor itself if it already is, else a workspace copy."""
+    if x.dtype == torch.float64:
+        return x
+    buf = _WS.get(name, x.shape[0], x.shape[1], x.device)
+    return buf.copy_(x)
+
+
+def _cov_terms(dr: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row sums of ``f(q) = 1/q + log q - 1`` at ``q = 1 + x``, ``x = t dr``, and of ``(x / q)^2``.
+
+    ``f`` is evaluated as ``log1p(x) - x / (1 + x)``, accurate for small ``x`` in float64.
+    dr: (n, A), t: (n,). Returns (c = sum_j f (n,), sum_j (x_j / q_j)^2 (n,)); the second is
+    ``t dc/dt``.
     """
-    n = dr.shape[0]
-    t = torch.ones(n, dtype=dr.dtype, device=dr.device)
-    if not bool(active.any()):
-        return t
-    idx = None
-    if int(active.sum()) < n:
-        idx = active.nonzero().squeeze(1)
-        dr = dr.index_select(0, idx)
-    sq = (dr * dr).sum(1)
-    # Start from the small-step quadratic model 1/2 sum f ~ 1/4 t^2 sum dr^2, inside the bracket.
-    lo = torch.zeros_like(sq)
-    hi = torch.ones_like(sq)
-    tt = torch.sqrt(2.0 * two_bound / sq).clamp(max=1.0)
-    for it in range(_NEWTON_MAX_ITERS):
-        x = dr * tt.unsqueeze(1)
-        f, y = _cov_kl_terms(x)
-        h = f.sum(1) - two_bound  # increasing in t
-        # dh/dt = sum_j f'(q_j) dr_j = sum_j y_j^2 / t   (y = t dr / q)
-        step = h * tt / (y * y).sum(1)
-        # done: residual tiny, or the Newton step is at rounding level
-        done = (h.abs() <= _REL_TOL * two_bound) | (step.abs() <= 1e-13 * tt)
+    n, a = dr.shape
+    x = torch.mul(dr, t.unsqueeze(1), out=_WS.get("x", n, a, dr.device))
+    y = torch.add(x, 1.0, out=_WS.get("y", n, a, dr.device))
+    torch.div(x, y, out=y)
+    torch.log1p(x, out=x).sub_(y)
+    return x.sum(1), y.square_().sum(1)
+
+
+def _initial_t(dr: torch.Tensor, two_bound: float) -> torch.Tensor:
+    """Starting point for the root of ``c(t) = two_bound``, from the Taylor series of ``c``.
+
+    ``f(1 + x) = x^2/2 - 2 x^3/3 + 3 x^4/4 - ...`` gives ``c(t) = (S2/2) t^2 (1 - P t + Q t^2 + ...)``
+    with ``S_k = sum_j dr_j^k``, ``P = 4 S3 / (3 S2)``, ``Q = 3 S4 / (2 S2)``. Reverting
+    ``t sqrt(1 - P t + Q t^2) = tau``, ``tau = sqrt(2 b / S2)`` (the quadratic-model root), gives
+    ``t = tau + P tau^2 / 2 + (5 P^2 / 8 - Q / 2) tau^3 + O(tau^4)``. Falls back to ``tau`` when
+    the correction is not small; clamped to (0, 1]. dr: (n, A). Returns (n,).
+    """
+    n, a = dr.shape
+    p = torch.mul(dr, dr, out=_WS.get("x", n, a, dr.device))
+    s2 = p.sum(1)
+    s3 = torch.mul(p, dr, out=_WS.get("y", n, a, dr.device)).sum(1)
+    s4 = p.square_().sum(1)
+    tau = (two_bound / s2).mul_(2.0).sqrt_()
+    pp = s3.div_(s2).mul_(4.0 / 3.0)
+    corr = (pp * pp).mul_(0.625).sub_(s4.div_(s2), alpha=0.75).mul_(tau).add_(pp, alpha=0.5).mul_(tau)
+    corr = torch.where(corr.abs() < 0.5, corr, 0.0)  # NaN (dr = 0 rows) also falls back here
+    return tau.mul_(corr.add_(1.0)).clamp_(max=1.0).nan_to_num_(nan=1.0)
+
+
+def _solve_t(dr: torch.Tensor, two_bound: float) -> torch.Tensor:
+    """``t = 1 / (1 + eta_cov)`` for each row: the root in (0, 1) of ``c(t) = two_bound`` with
+    ``c(t) = sum_j f(1 + t dr_j)`` (= 2 d_cov), or 1 where ``c(1) <= two_bound`` (inside).
+
+    dr: (n, A) float64, ``(old_std / std)^2 - 1``. Returns t: (n,) float64.
+
+    ``c`` increases on [0, 1] from 0 and ``sqrt(c)`` is almost linear in ``t`` (``c ~ t^2 |dr|^2
+    / 2`` for small steps), so Newton's method is applied to ``sqrt(c) - sqrt(two_bound)``,
+    starting from :func:`_initial_t` and safeguarded by bisection inside a bracket [lo, hi]
+    kept per row. All rows are iterated together (no per-sample loop); solved rows are frozen.
+    """
+    t = _initial_t(dr, two_bound)
+    lo = torch.zeros_like(t)
+    hi = torch.ones_like(t)
+    done = torch.zeros_like(t, dtype=torch.bool)
+    sqrt_b = math.sqrt(two_bound)
+    for _ in range(_MAX_ITERS):
+        c, y2 = _cov_terms(dr, t)
+        h = c - two_bound
+        inside = (t >= 1.0) & (h <= 0)  # not violating at all: identity, t = 1
+        done |= inside | (h.abs() <= _REL_TOL * two_bound)
         if bool(done.all()):
             break
+        # Newton on g(t) = sqrt(c) - sqrt(b):  g' = c' / (2 sqrt c),  c' = sum y^2 / t
+        sc = c.sqrt()
+        step = (sc - sqrt_b) * 2.0 * sc * t / y2
         pos = h > 0
-        hi = torch.where(pos, tt, hi)
-        lo = torch.where(pos, lo, tt)
-        newton = tt - step
+        hi = torch.where(pos, t, hi)
+        lo = torch.where(pos, lo, t)
+        newton = (t - step).clamp_(max=1.0)
         ok = (newton >= lo) & (newton <= hi)
-        tt = torch.where(done | ~ok, torch.where(done, tt, 0.5 * (lo + hi)), newton)
+        new_t = torch.where(ok, newton, 0.5 * (lo + hi))
+        t = torch.where(done, t, new_t)
+        # after a small Newton step the error is about its square (relative ~1e-9): stop here
+        done |= ok & (step.abs() <= _ACCEPT_STEP * t)
+        if bool(done.all()):
+            break
     else:
-        log.warning(
-            "TRPL covariance solve did not converge in %d iterations (max |KL - bound| = %.3g)",
-            _NEWTON_MAX_ITERS, float(h.abs().max()) / 2.0,
-        )
-    if idx is None:
-        return tt
-    return t.index_copy(0, idx, tt)
+        log.warning("TRPL covariance solve did not converge in %d iterations (max |2 KL - 2 bound| = %.3g)",
+                    _MAX_ITERS, float(h.abs().max()))
+    return t
 
 
-class _CovProjection(torch.autograd.Function):
-    """Projected std and ``eta_cov`` from (std, old_std); implicit gradient on active rows.
+def _keep_inactive(active: torch.Tensor, projected: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Rows of ``projected`` where ``active`` (n,), else the original rows bit-for-bit (n, A).
 
-    Inputs std, old_std: (B, A) float64; bound: float. Outputs std~ (B, A), eta (B,).
+    May write into ``projected``. Avoids the full masked select when all or no rows are active.
+    """
+    n_active = int(active.sum())
+    if n_active == active.shape[0]:
+        return projected
+    if n_active == 0:
+        return original
+    return torch.where(active.unsqueeze(1), projected, original, out=projected)
+
+
+def _row_chunks(n: int, rows: int):
+    for start in range(0, n, rows):
+        yield slice(start, min(n, start + rows))
+
+
+class _Projection(torch.autograd.Function):
+    """Both projections in one pass over row blocks; gradients computed by hand (see module doc).
+
+    Inputs mean, std, old_mean, old_std: (B, A); bounds: floats. Outputs mean~ (B, A), std~ (B, A)
+    in the input dtype, eta_mean (B,) and t = 1/(1 + eta_cov) (B,) in float64 (no gradient).
     """
 
     @staticmethod
-    def forward(ctx, std, old_std, bound):  # noqa: D401 - autograd signature
-        r = (old_std / std).square()
-        dr = r - 1.0
-        f0, _ = _cov_kl_terms(dr)
-        kl0 = 0.5 * f0.sum(1)
-        active = kl0 > bound
-        t = _solve_t(dr, 2.0 * bound, active)
-        q = torch.addcmul(torch.ones_like(dr), dr, t.unsqueeze(1))  # Lambda~ / Lambda_old
-        std_proj = torch.where(active.unsqueeze(1), old_std * q.rsqrt(), std)
-        eta = 1.0 / t - 1.0
-        ctx.save_for_backward(std, old_std, std_proj, r, q, t, active)
-        ctx.mark_non_differentiable(eta)
-        return std_proj, eta
+    def forward(ctx, mean, std, old_mean, old_std, mean_bound, cov_bound):  # noqa: D401
+        n, a = mean.shape
+        dev = mean.device
+        mean_out = torch.empty_like(mean)
+        std_out = torch.empty_like(std)
+        k_all = torch.empty(n, dtype=torch.float64, device=dev)  # 1 / (1 + eta_mean)
+        t_all = torch.empty(n, dtype=torch.float64, device=dev)  # 1 / (1 + eta_cov)
+        for sl in _row_chunks(n, _CHUNK_ROWS):
+            m, om, os_ = (_as_f64(x[sl], nm) for x, nm in ((mean, "m"), (old_mean, "om"), (old_std, "os")))
+            rows = m.shape[0]
+            # mean: mu~ = mu_old + (mu - mu_old) k,  k = min(1, sqrt(bound / d_mean))
+            diff = torch.sub(m, om, out=_WS.get("d1", rows, a, dev))
+            z = torch.div(diff, os_, out=_WS.get("d2", rows, a, dev))
+            d = z.square_().sum(1).mul_(0.5)
+            k = (d / mean_bound).clamp_(min=1.0).rsqrt_()
+            k_all[sl] = k
+            proj = torch.addcmul(om, diff, k.unsqueeze(1), out=z)
+            mean_out[sl] = _keep_inactive(k < 1.0, proj, m)
+            # covariance: Lambda~ / Lambda_old = q = 1 + t (r - 1),  std~ = old_std / sqrt(q)
+            s = _as_f64(std[sl], "s")
+            dr = torch.div(os_, s, out=diff).square_().sub_(1.0)
+            t = _solve_t(dr, 2.0 * cov_bound)
+            t_all[sl] = t
+            q = torch.mul(dr, t.unsqueeze(1), out=z).add_(1.0)
+            std_p = q.rsqrt_().mul_(os_)
+            std_out[sl] = _keep_inactive(t < 1.0, std_p, s)
+        ctx.save_for_backward(mean, std, old_mean, old_std, k_all, t_all)
+        eta_mean = k_all.reciprocal().sub_(1.0)  # k = 1 / (1 + eta_mean)
+        ctx.mark_non_differentiable(eta_mean, t_all)
+        return mean_out, std_out, eta_mean, t_all
 
     @staticmethod
-    def backward(ctx, grad_std_proj, _grad_eta):
-        std, old_std, std_proj, r, q, t, active = ctx.saved_tensors
-        if grad_std_proj is None:
-            return None, None, None
-        dr = r - 1.0
-        tcol = t.unsqueeze(1)
-        # a_j = dL/dq_j = -1/2 G_j std~_j / q_j
-        a = -0.5 * grad_std_proj * std_proj / q
-        # active rows: dt = -t sum_k w_k dr_k / D, w_k = (r_k - 1)/q_k^2, D = sum_k w_k (r_k - 1)
-        w = dr / q.square()
-        denom = (w * dr).sum(1, keepdim=True)
-        s = (a * dr).sum(1, keepdim=True)
-        ratio = torch.where(denom > 0, s / denom.clamp(min=torch.finfo(denom.dtype).tiny), 0.0)
-        grad_r = tcol * (a - ratio * w)
-        grad_r = torch.where(active.unsqueeze(1), grad_r, a)
-        grad_std = grad_old = None
-        if ctx.needs_input_grad[0]:
-            grad_std = grad_r * (-2.0) * r / std
-            grad_std = torch.where(active.unsqueeze(1), grad_std, grad_std_proj)
-        if ctx.needs_input_grad[1]:
-            direct = grad_std_proj * std_proj / old_std
-            grad_old = torch.where(active.unsqueeze(1), direct + grad_r * 2.0 * r / old_std, 0.0)
-        return grad_std, grad_old, None
+    def backward(ctx, g_mean, g_std, _g_eta, _g_t):
+        mean, std, old_mean, old_std, k_all, t_all = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        n, a = mean.shape
+        dev = mean.device
+        do_mean = g_mean is not None and (need[0] or need[2] or need[3])
+        do_cov = g_std is not None and (need[1] or need[3])
+        # every row of a gradient is written below unless its output got no gradient at all
+        written = (do_mean, do_cov, do_mean, do_mean or do_cov)
+        grads = [(torch.empty_like(x) if written[i] else torch.zeros_like(x)) if need[i] else None
+                 for i, x in enumerate((mean, std, old_mean, old_std))]
+        for sl in _row_chunks(n, _CHUNK_ROWS):
+            os_ = _as_f64(old_std[sl], "os")
+            rows = os_.shape[0]
+            ws = lambda name: _WS.get(name, rows, a, dev)  # noqa: E731
+            g_old = None
+            if do_mean:
+                # mu~ = mu_old + diff k; active rows: k = sqrt(b / d), dk/dd = -k / (2 d),
+                # d = 1/2 sum (diff / old_std)^2, so dL/ddiff = G k + c diff / old_std^2 with
+                # c = -k (G . diff) / (2 d), and dL/dold_std = -c diff^2 / old_std^3 (0 if inactive).
+                k = k_all[sl]
+                gm = _as_f64(g_mean[sl], "g")
+                diff = torch.sub(_as_f64(mean[sl], "m"), _as_f64(old_mean[sl], "om"), out=ws("d1"))
+                z = torch.div(diff, os_, out=ws("d2"))
+                d = z.square_().sum(1).mul_(0.5)
+                gd = torch.mul(gm, diff, out=z).sum(1)
+                coef = torch.where(k < 1.0, -0.5 * k * gd / d, 0.0).unsqueeze(1)
+                c_diff_var = torch.mul(diff, coef, out=z).div_(os_).div_(os_)
+                g_diff = torch.addcmul(c_diff_var, gm, k.unsqueeze(1), out=ws("x"))
+                if need[0]:
+                    grads[0][sl] = g_diff
+                if need[2]:
+                    grads[2][sl] = torch.sub(gm, g_diff, out=g_diff)
+                if need[3]:
+                    g_old = torch.mul(c_diff_var, diff, out=ws("go")).div_(os_).neg_()
+            if do_cov:
+                # std~ = old_std q^-1/2, q = 1 + t (r - 1), r = (old_std / std)^2. On active rows
+                # t solves sum_j f(q_j) = 2 b, so sum_j f'(q_j) dq_j = 0 gives
+                # dt = -t sum_j w_j dr_j / sum_j w_j (r_j - 1) with w = (r - 1) / q^2, hence
+                # dL/dr = t (a - w (a . (r - 1)) / (w . (r - 1))), a = dL/dq = -1/2 G old_std q^-3/2.
+                t = t_all[sl]
+                tc = t.unsqueeze(1)
+                active = (t < 1.0).unsqueeze(1)
+                s = _as_f64(std[sl], "s")
+                gs = _as_f64(g_std[sl], "g")
+                dr = torch.div(os_, s, out=ws("d1")).square_().sub_(1.0)
+                q = torch.mul(dr, tc, out=ws("y")).add_(1.0)
+                rq = torch.rsqrt(q, out=ws("x"))
+                ga = torch.div(rq, q, out=ws("q")).mul_(os_).mul_(gs).mul_(-0.5)
+                w = q.reciprocal_().square_().mul_(dr)
+                num = torch.mul(ga, dr, out=ws("d2")).sum(1, keepdim=True)
+                den = torch.mul(w, dr, out=ws("d2")).sum(1, keepdim=True).clamp_(min=1e-300)
+                g_r = torch.addcmul(ga, w, num / den, value=-1.0, out=w).mul_(tc)
+                g_r.mul_(dr.add_(1.0))  # times r: dr/dstd = -2 r / std, dr/dold_std = 2 r / old_std
+                if need[1]:
+                    gstd = torch.div(g_r, s, out=ws("d2")).mul_(-2.0)
+                    grads[1][sl] = torch.where(active, gstd, gs, out=gstd)
+                if need[3]:
+                    # direct term: dstd~/dold_std = q^-1/2
+                    g_cov = rq.mul_(gs).addcdiv_(g_r, os_, value=2.0)
+                    g_cov.masked_fill_(~active, 0.0)
+                    g_old = g_cov if g_old is None else g_old.add_(g_cov)
+            if need[3] and g_old is not None:
+                grads[3][sl] = g_old
+        return (*grads, None, None)
 
 
 def mean_kl(mean: torch.Tensor, old_mean: torch.Tensor, old_std: torch.Tensor) -> torch.Tensor:
@@ -225,39 +370,29 @@ def project_gaussian(
 ) -> ProjectionResult:
     """Project ``N(mean, std^2)`` into the KL trust region around ``N(old_mean, old_std^2)``.
 
-    mean, std, old_mean, old_std: (B, A) tensors (std > 0). Differentiable with respect to all
-    four (``old_*`` are normally constants: pass them detached). Computed in float64, returned
-    in the dtype of ``mean``. After projection ``mean_kl(mean~, old_mean, old_std) <=
-    mean_bound`` and ``cov_kl(std~, old_std) <= cov_bound`` per sample (to ~1e-10 relative).
+    mean, std, old_mean, old_std: (B, A) tensors of one dtype (std > 0). Differentiable with
+    respect to all four (``old_*`` are normally constants: pass them detached, which also skips
+    their gradient work). Computed in float64 in blocks of rows, returned in the input dtype.
+    Afterwards ``mean_kl(mean~, old_mean, old_std) <= mean_bound`` and ``cov_kl(std~, old_std)
+    <= cov_bound`` for every sample (to ~1e-10 relative in float64; float32 outputs carry their
+    own rounding, ~1e-5 relative in the KL at small bounds). Samples already inside a bound are
+    returned unchanged (bit-identical) with multiplier 0.
 
     Returns :class:`ProjectionResult` (mean (B, A), std (B, A), eta_mean (B,), eta_cov (B,)).
     The multipliers carry no gradient. Raises ValueError on bad shapes, NaN/inf, non-positive
-    std or bounds (``validate=False`` skips the tensor scans, e.g. inside a tuned loop).
+    std or bounds (``validate=False`` skips the value scans).
     """
     mean_bound = _check_bound("mean_bound", mean_bound)
     cov_bound = _check_bound("cov_bound", cov_bound)
+    _check_shapes(mean, std, old_mean, old_std)
     if validate:
-        _check_inputs(mean, std, old_mean, old_std)
-    out_dtype = mean.dtype
-    f64 = torch.float64
-    m, om, os_ = mean.to(f64), old_mean.to(f64), old_std.to(f64)
-
-    # --- mean: closed form (App. C.3) ---
-    diff = m - om
-    d_mean = 0.5 * (diff / os_).square().sum(1)
-    # scale = 1 / (1 + eta_mean) = min(1, sqrt(bound / d_mean)); clamping the ratio keeps the
-    # gradient finite (and zero) for samples that are inside the bound.
-    ratio = (d_mean / mean_bound).clamp(min=1.0)
-    scale = ratio.rsqrt()
-    mean_proj = om + diff * scale.unsqueeze(1)
-    eta_mean = (ratio.sqrt() - 1.0).detach()
-
-    # --- covariance: 1-D dual per sample, implicit gradient ---
-    std_proj, eta_cov = _CovProjection.apply(std.to(f64), os_, cov_bound)
-
-    return ProjectionResult(
-        mean_proj.to(out_dtype), std_proj.to(out_dtype), eta_mean.to(out_dtype), eta_cov.to(out_dtype)
-    )
+        _check_values(mean, std, old_mean, old_std)
+    dtype = torch.promote_types(torch.promote_types(mean.dtype, std.dtype),
+                                torch.promote_types(old_mean.dtype, old_std.dtype))
+    args = [x.to(dtype) for x in (mean, std, old_mean, old_std)]
+    mean_p, std_p, eta_mean, t = _Projection.apply(*args, mean_bound, cov_bound)
+    eta_cov = t.reciprocal().sub_(1.0)
+    return ProjectionResult(mean_p, std_p, eta_mean.to(dtype), eta_cov.to(dtype))
 
 
 def per_state_eta(result: ProjectionResult) -> torch.Tensor:
