@@ -99,9 +99,6 @@ class SimRobot:
         self._free_dof = int(self.model.jnt_dofadr[free_joint])  # linear vel (world), angular (local)
         self._imu = self._imu_sensors()
         self.reset(qpos)
-        self.stats = SimStats()
-        self._cmd = LowCmd.zeros(self.num_slots)
-        self._have_cmd = False
         self._state_codec = CdrCodec(LOWSTATE_DTYPES[self.family])
         self._cmd_codec = CdrCodec(LOWCMD_DTYPES[self.family])
         self._state_rec = np.zeros((), dtype=LOWSTATE_DTYPES[self.family])
@@ -132,7 +129,8 @@ class SimRobot:
         return found
 
     def reset(self, qpos: np.ndarray | None = None) -> None:
-        """Put the robot at ``qpos`` (nq,) (default: standing pose) at rest, sim time 0."""
+        """Put the robot at ``qpos`` (nq,) (default: standing pose) at rest, sim time 0, no command
+        in force (zero torque until the next LowCmd), counters cleared."""
         mujoco.mj_resetData(self.model, self.data)
         q0 = models.default_qpos(self.model, self.robot) if qpos is None else np.asarray(qpos, float)
         if q0.shape != (self.model.nq,):
@@ -141,6 +139,9 @@ class SimRobot:
         mujoco.mj_forward(self.model, self.data)
         self._band_pos = self.data.qpos[self._free:self._free + 3].copy()
         self._band_quat = self.data.qpos[self._free + 3:self._free + 7].copy()
+        self.stats = SimStats()
+        self._cmd = LowCmd.zeros(self.num_slots)
+        self._have_cmd = False
 
     @property
     def sim_time(self) -> float:
