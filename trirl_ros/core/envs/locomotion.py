@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+
 import mujoco
 import numpy as np
 from mujoco import rollout as mj_rollout
@@ -29,14 +30,6 @@ from trirl_ros.core.robots.models import (body_id, default_qpos, free_joint_qpos
 from trirl_ros.core.robots.spec import RobotSpec
 
 log = logging.getLogger(__name__)
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product of (..., 4) w, x, y, z quaternions."""
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
 
 
 class LocomotionEnv:
