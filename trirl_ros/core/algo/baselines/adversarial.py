@@ -129,7 +129,8 @@ class AIRLReward(RewardLearner):
             e = expert.sample(min(len(expert), 4096), self.generator)
             a = agent_batch.index(slice(0, min(n, 4096)))
             le, la = self._logit(e), self._logit(a)
-        return {"disc/loss": float(loss), "disc/grad_penalty": float(gp), **accuracy_metrics(le, la)}
+        return {"disc/loss": float(loss.detach()), "disc/grad_penalty": float(gp.detach()),
+                **accuracy_metrics(le, la)}
 
     @torch.no_grad()
     def reward(self, batch):

@@ -69,7 +69,7 @@ class MLIRLReward(RewardLearner):
         with torch.no_grad():
             ra = self.net.on(agent_batch)
             re_ = self.net.on(expert.sample(min(len(expert), 4096), self.generator))
-        metrics = {"disc/loss": float(loss), "reward/agent": float(ra.mean()),
+        metrics = {"disc/loss": float(loss.detach()), "reward/agent": float(ra.mean()),
                    "reward/expert": float(re_.mean()), "reward/gap": float(re_.mean() - ra.mean())}
         if old is not None:
             metrics.update(self._adapt(agent_batch, old))
