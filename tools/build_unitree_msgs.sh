@@ -41,6 +41,7 @@ command -v cmake >/dev/null && command -v g++ >/dev/null || {
 export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 export PATH="$VENV/bin:$PATH"
 rm -f "$STAMP"
+mkdir -p "$BUILD" "$PREFIX"
 for pkg in unitree_hg unitree_go; do
     echo "building $pkg ..."
     rm -rf "$BUILD/$pkg"
