@@ -31,7 +31,7 @@ endif
 .PHONY: setup test demo clean-venv
 
 ## setup: create .venv and install torch (pinned), this package (editable) and ROS 2 wheels
-setup: $(STAMP) dds unitree_msgs_optional
+setup: $(STAMP) dds unitree_msgs_optional render-deps
 
 $(STAMP): setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -71,3 +71,15 @@ unitree_msgs: $(STAMP)
 	bash tools/build_unitree_msgs.sh $(VPY)
 unitree_msgs_optional: $(STAMP)
 	-bash tools/build_unitree_msgs.sh $(VPY)
+
+## render-deps: Mesa EGL from Debian so `trirl rollout --video` renders offscreen (MUJOCO_GL=egl).
+## Idempotent: apt-get runs only when a probe render with EGL fails (apt-get update only if needed).
+RENDER_DEBS := libegl1 libegl-mesa0 libgl1-mesa-dri
+EGL_PROBE   := $(VPY) -c "import sys; from trirl_ros.core.viz.gl import probe; e = probe('egl'); e and print('EGL probe:', e); sys.exit(e is not None)"
+.PHONY: render-deps
+render-deps: $(STAMP)
+	@if $(EGL_PROBE); then echo "render-deps: EGL offscreen rendering works"; else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y --no-install-recommends $(RENDER_DEBS) || \
+	    { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(RENDER_DEBS); } && \
+	  $(EGL_PROBE); fi

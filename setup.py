@@ -43,6 +43,7 @@ setup(
         "matplotlib",
         "tqdm",
         "tensorboard",
+        "imageio[ffmpeg]",  # trirl rollout --video: mp4 writing (bundled ffmpeg binary)
     ],
     extras_require={"test": ["pytest"]},
     zip_safe=True,

@@ -1,0 +1,58 @@
+"""``trirl rollout``: replay a training run's policy deterministically, optionally as a video.
+
+    trirl rollout RUN_DIR                         summary: imitation score, distance, fell
+    trirl rollout RUN_DIR --video out.mp4         + offscreen video, policy (left) | reference (right)
+    trirl rollout RUN_DIR --dataset other.npz --seconds 10
+
+The policy and config come from RUN_DIR/config.yaml + RUN_DIR/checkpoints/latest.pt (the layout
+``trirl export`` reads); the reference motion from RUN_DIR/dataset.npz unless --dataset is given.
+Video needs an offscreen OpenGL backend (EGL or OSMesa, see ``make render-deps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "rollout", help="replay a run's policy (summary; --video renders it beside the reference)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path, help="training run folder")
+    parser.add_argument("--video", type=Path, help="write a side-by-side mp4 here")
+    parser.add_argument("--dataset", type=Path,
+                        help="reference demonstrations (dataset .npz or motion file; default: the run's)")
+    parser.add_argument("--seconds", type=float, help="episode length in seconds (default: the run's eval steps)")
+    parser.add_argument("--width", type=int, default=320, help="video panel width in pixels (multiple of 16)")
+    parser.add_argument("--height", type=int, default=240, help="video panel height in pixels (multiple of 16)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from trirl_ros.core.viz.rollout import replay
+
+    if args.video is not None:
+        if args.video.suffix.lower() != ".mp4":
+            raise ValueError(f"--video must name an .mp4 file, got {args.video}")
+        if args.width % 16 or args.height % 16 or args.width <= 0 or args.height <= 0:
+            raise ValueError(f"--width/--height must be positive multiples of 16, got {args.width}x{args.height}")
+        from trirl_ros.core.viz.gl import use_offscreen_gl
+
+        use_offscreen_gl()  # fail before simulating when no renderer works
+    res = replay(args.run_dir, dataset=args.dataset, seconds=args.seconds)
+    fell = f"yes, at {res.fell_at_s:.2f} s" if res.fell else "no"
+    print(f"robot {res.robot}  steps {res.steps} ({res.steps / res.policy_hz:.1f} s at {res.policy_hz:g} Hz)")
+    print(f"imitation score {res.score:.3f}  joint_pos_rmse {res.joint_pos_rmse:.3f} rad  "
+          f"joint_vel_rmse {res.joint_vel_rmse:.3f} rad/s")
+    print(f"distance {res.distance_m:.2f} m (reference {res.ref_distance_m:.2f} m)  fell {fell}")
+    if args.video is not None:
+        from trirl_ros.core.robots.models import load_model
+        from trirl_ros.core.robots.spec import load_robot_spec
+        from trirl_ros.core.viz.video import write_video
+
+        robot = load_robot_spec(res.robot)
+        frames = write_video(args.video, load_model(robot, scene=True), robot.base_body, res.qpos, res.ref_qpos,
+                             res.policy_hz, width=args.width, height=args.height)
+        print(f"video {args.video} frames {frames} (policy left, reference right)")
+    return 0

@@ -1,0 +1,1 @@
+"""Replaying trained policies and rendering them offscreen (MuJoCo renderer, EGL or OSMesa)."""
