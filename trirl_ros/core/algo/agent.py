@@ -133,7 +133,7 @@ class ImitationAgent:
             rewards = st.reward_env
             r_abs = torch.zeros(())
         else:
-            if expert_batch is None:
+            if expert_batch is None and self.learner.needs_expert:
                 raise ValueError("update: this agent learns a reward and needs expert_batch")
             agent_disc = agent.with_absorbing()
             metrics.update(self.learner.update(expert_batch, agent_disc))

@@ -43,8 +43,8 @@ class MazeBudget:
     eval_episodes: int = 32
 
 
-QUICK = MazeBudget(iterations=60, retrain_iterations=60)
-FULL = MazeBudget(iterations=300, retrain_iterations=300)
+QUICK = MazeBudget(iterations=100, retrain_iterations=100)
+FULL = MazeBudget(iterations=250, retrain_iterations=250)
 
 
 @dataclass

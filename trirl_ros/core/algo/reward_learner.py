@@ -20,6 +20,8 @@ class RewardLearner:
 
     #: set by the agent: log pi(a|s) of the current policy, (B, D), (B, A) -> (B,) (AIRL needs it)
     log_prob_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    #: False for fixed rewards that need no expert data in ``update``
+    needs_expert: bool = True
 
     def update(self, expert_batch: Transitions, agent_batch: Transitions) -> dict[str, float]:
         """Learn from expert vs agent transitions; returns metrics (namespaced disc/, reward/)."""
@@ -46,6 +48,8 @@ class RewardLearner:
 
 class FrozenReward(RewardLearner):
     """A fixed reward function (B-batch -> (B,)), e.g. a trained learner's ``frozen_reward``."""
+
+    needs_expert = False
 
     def __init__(self, fn: Callable[[Transitions], torch.Tensor]) -> None:
         self.fn = fn

@@ -1,0 +1,82 @@
+"""Learner time per iteration: TRIRL (full buffer, k = 100) vs GAIL at equal batch.
+
+Both agents use their config/algo YAML (robot-scale networks) on the same synthetic rollout of
+N envs x horizon steps with Go2-sized observations (42) and actions (12); no simulator is
+involved, only ``agent.update``. TRIRL's buffer is pre-filled to capacity so every iteration
+pays for evaluating all k discriminators (one vmapped call), R_fit fitting and the TRPL
+projection. Prints per-algorithm medians and the ratio; last line ``ratio <trirl/gail>``.
+
+    python bench/learner.py [--envs 256] [--iters 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from trirl_ros.core.algo.agent import make_agent
+from trirl_ros.core.algo.hparams import load_algo_config
+from trirl_ros.core.algo.transitions import Transitions
+from trirl_ros.core.config import with_overrides
+from trirl_ros.core.seeding import seed_everything
+
+OBS, ACT = 42, 12
+
+
+def fill(agent, g: torch.Generator) -> None:
+    """One synthetic rollout into the agent's storage (random walk observations)."""
+    n = agent.num_envs
+    obs = torch.randn(n, OBS, generator=g)
+    for t in range(agent.storage.T):
+        a = agent.act(obs)
+        nxt = obs + 0.1 * torch.randn(n, OBS, generator=g)
+        term = torch.rand(n, generator=g) < 0.002
+        trunc = torch.zeros(n, dtype=torch.bool)
+        agent.process_step(obs, a, nxt, torch.zeros(n), term, trunc, nxt)
+        obs = nxt
+
+
+def time_algo(name: str, envs: int, iters: int, overrides: list[str]) -> list[float]:
+    seed_everything(0)
+    cfg = with_overrides(load_algo_config(name), overrides)
+    agent = make_agent(cfg, OBS, ACT, envs, seed=0)
+    g = torch.Generator().manual_seed(0)
+    expert = Transitions(torch.randn(20000, OBS, generator=g), torch.randn(20000, OBS, generator=g))
+    if name == "trirl":
+        buf = agent.learner.buffer
+        while len(buf) < buf.capacity:
+            buf.push(agent.learner.disc, 0.1, agent.learner.rfit)
+    times = []
+    for i in range(iters + 1):
+        fill(agent, g)
+        t0 = time.perf_counter()
+        agent.update(expert)
+        if i > 0:  # first iteration: warm-up (allocations, lazy init)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--envs", type=int, default=256, help="parallel envs (batch = envs x horizon)")
+    p.add_argument("--iters", type=int, default=3, help="timed iterations per algorithm")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--set", dest="overrides", action="append", default=[], help="override for both")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    res = {}
+    for name in ("gail", "trirl"):
+        t = time_algo(name, args.envs, args.iters, args.overrides)
+        res[name] = statistics.median(t)
+        print(f"{name:6s} learner s/iter: median {res[name]:.3f} (runs {', '.join(f'{x:.3f}' for x in t)})")
+    cfg = load_algo_config("trirl")
+    print(f"batch {args.envs} envs x {cfg.ppo.horizon} steps, k = {cfg.trirl.buffer_size}, "
+          f"threads {args.threads}")
+    print(f"ratio {res['trirl'] / res['gail']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
