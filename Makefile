@@ -47,10 +47,24 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5) - failing" >&2; exit 1; fi; \
 	exit $$rc
 
-## demo: set up, then the best end-to-end run that exists (robots standing under PD in sim)
+## demo: set up, then the whole pipeline on embedded defaults (~5-10 min on 2 cores): import the
+## Go2 and G1 mocap, train TRIRL on CPU (progress bar, imitation score), export ONNX, run the Go2
+## policy through the deploy stack in sim2sim, plot; ends with a summary (scores, policy, plot paths)
+DEMO_DIR    ?= runs/demo
+DEMO_GO2    ?= total_steps=100000
+DEMO_G1     ?= total_steps=16384
 demo: setup
 	$(VENV)/bin/trirl robots check
-	$(VENV)/bin/trirl robots stand
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/trirl demos import ../shared/mocap/go2/amp_go2_trot0.txt --robot go2 -o $(DEMO_DIR)/go2_trot.npz
+	$(VENV)/bin/trirl demos import ../shared/mocap/g1/locomujoco_g1_walk_constspeed.npz --robot g1_29dof \
+		--ground clip -o $(DEMO_DIR)/g1_walk.npz
+	$(VENV)/bin/trirl train --config config/tasks/go2_trot.yaml --run-dir $(DEMO_DIR)/go2_trot \
+		--set dataset.source=$(abspath $(DEMO_DIR))/go2_trot.npz --set $(DEMO_GO2)
+	$(VENV)/bin/trirl train --config config/tasks/g1_walk.yaml --run-dir $(DEMO_DIR)/g1_walk \
+		--set dataset.source=$(abspath $(DEMO_DIR))/g1_walk.npz --set $(DEMO_G1)
+	$(VENV)/bin/trirl sim2sim --robot go2 --policy $(DEMO_DIR)/go2_trot/policy.onnx --seconds 10
+	$(VENV)/bin/trirl plot $(DEMO_DIR)/go2_trot $(DEMO_DIR)/g1_walk
 
 ## clean-venv: remove the virtual environment (the next `make setup` recreates it)
 clean-venv:

@@ -1,6 +1,9 @@
-"""``trirl plot RUN_DIR``: PNG learning curves of a training run (from RUN_DIR/metrics.csv).
+"""``trirl plot RUN_DIR [RUN_DIR ...]``: PNG learning curves of training runs (RUN_DIR/metrics.csv).
 
     trirl plot runs/go2_trot_20250101-120000 [-o curves.png]
+
+Writes RUN_DIR/curves.png (or -o, with a single run) and prints one summary line per run:
+imitation score first -> last evaluation, steps, wall-clock, the exported policy and the PNG.
 
 Panels: imitation score, rewards (returns), discriminator accuracy, trust-region eta, KL,
 losses, each against env steps.
@@ -27,8 +30,9 @@ PANELS = {
 def register(subparsers) -> None:
     parser = subparsers.add_parser("plot", help="PNG learning curves of a training run",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", type=Path, help="training run folder (with metrics.csv)")
-    parser.add_argument("-o", "--output", type=Path, help="PNG to write (default RUN_DIR/curves.png)")
+    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                        help="training run folder(s) (with metrics.csv)")
+    parser.add_argument("-o", "--output", type=Path, help="PNG to write (default RUN_DIR/curves.png; one run only)")
     parser.set_defaults(func=run)
 
 
@@ -72,8 +76,27 @@ def plot_run(run_dir: Path, out: Path) -> list[str]:
     return [t for t, _ in panels]
 
 
+def summary_line(run_dir: Path, png: Path) -> str:
+    """One line: score first -> last evaluation, steps, wall-clock, policy and plot paths."""
+    from trirl_ros.core.train.metrics import read_csv
+
+    rows = read_csv(run_dir / "metrics.csv")
+    scores = [r["eval/score"] for r in rows if "eval/score" in r]
+    first = f"{scores[0]:.4f}" if scores else "n/a"
+    last = f"{scores[-1]:.4f}" if scores else "n/a"
+    onnx = run_dir / "policy.onnx"
+    return (f"{run_dir}: imitation score {first} -> {last} over {int(rows[-1]['step'])} steps, "
+            f"{rows[-1].get('wall_s', float('nan')):.0f} s; policy {onnx if onnx.is_file() else '(not exported)'}; "
+            f"curves {png}")
+
+
 def run(args) -> int:
-    out = args.output or args.run_dir / "curves.png"
-    panels = plot_run(args.run_dir, out)
-    print(f"wrote {out} ({len(panels)} panels: {', '.join(panels)})")
+    if args.output is not None and len(args.run_dirs) > 1:
+        raise ValueError("-o works with a single RUN_DIR")
+    for run_dir in args.run_dirs:
+        out = args.output or run_dir / "curves.png"
+        panels = plot_run(run_dir, out)
+        print(f"wrote {out} ({len(panels)} panels: {', '.join(panels)})")
+    for run_dir in args.run_dirs:
+        print(summary_line(run_dir, args.output or run_dir / "curves.png"))
     return 0

@@ -81,25 +81,28 @@ def run(args) -> int:
     callback, close = _progress(training, args.no_progress or not sys.stderr.isatty())
     training.add_progress_callback(callback)
 
-    def on_signal(signum, frame):  # finish the iteration, checkpoint, exit
+    def on_signal(signum, frame):  # finish the iteration, checkpoint, exit; a second Ctrl-C aborts
+        if signum == signal.SIGINT and training.stop_requested:
+            raise KeyboardInterrupt
         training.request_stop()
+        print(f"\nstopping after this iteration (signal {signum}); Ctrl-C again aborts without a checkpoint",
+              file=sys.stderr)
 
-    old = signal.signal(signal.SIGTERM, on_signal)
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         summary = training.run()
     except KeyboardInterrupt:
         close()
-        training.save_checkpoint()
-        print(f"interrupted at step {training.env_steps}: checkpoint written; continue with "
-              f"trirl train --resume {training.run_dir}", file=sys.stderr)
         training.close()
+        print(f"aborted at step {training.env_steps}; the last checkpoint is in {training.run_dir}", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
     close()
     training.close()
     init, score = summary["initial_score"], summary["score"]
-    state = "finished" if training.done else "stopped"
+    state = "finished" if training.done else f"stopped (continue with: trirl train --resume {training.run_dir})"
     print(f"{state}: {summary['steps']} steps in {summary['iterations']} iterations, {summary['wall_s']:.0f} s; "
           f"imitation score {_f(init)} -> {_f(score)}"
           + (f"; policy {summary['onnx']}" if summary.get("onnx") else ""))

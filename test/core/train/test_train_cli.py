@@ -145,3 +145,25 @@ def test_unresampleable_mocap_frequency_is_rejected(tiny_task, tmp_path, capsys,
 
     with pytest.raises(DatasetMismatchError, match="mocap frequency 5 Hz"):
         to_policy_rate(Dataset.load(slow), load_robot_spec("go2"))
+
+
+def test_sigint_finishes_the_iteration_and_checkpoints(tiny_task, tmp_path):
+    run_dir = tmp_path / "run"
+    cfg = tiny_task(total_steps=32 * 400, checkpoint_every_iters=1000)  # no scheduled checkpoint
+    p = _trirl("train", "--config", str(cfg), "--run-dir", str(run_dir))
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(read_csv(run_dir / "metrics.csv")) < 3:
+            time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert "stopped (continue with: trirl train --resume" in out
+    ck = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    rows = read_csv(run_dir / "metrics.csv")
+    assert ck["step"] == rows[-1]["step"] and ck["step"] % 32 == 0 and 0 < ck["step"] < 32 * 400
+    assert not (run_dir / "policy.onnx").exists()  # not finished: no export

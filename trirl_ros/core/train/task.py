@@ -216,13 +216,26 @@ def load_task_config(path: str | Path, overrides: list[str] | tuple[str, ...] = 
                 raise ConfigError(f"override {item!r} is not of the form key=value")
             preset = str(yaml.safe_load(item.split("=", 1)[1]))
         else:
-            rest.append(item)
+            rest.append(_numeric(item))
     try:
         cfg = from_dict(TaskConfig, resolve_task_dict(raw, preset, str(path)), "")
     except ConfigError as exc:
         msg = str(exc)
         raise ConfigError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from exc
     return with_overrides(cfg, rest) if rest else cfg
+
+
+def _numeric(item: str) -> str:
+    """``key=1e-3`` -> ``key=0.001``: YAML 1.1 reads ``1e-3`` as a string, users mean a number."""
+    if "=" not in item:
+        return item
+    key, raw = item.split("=", 1)
+    if isinstance(yaml.safe_load(raw), str):
+        try:
+            return f"{key}={float(raw)!r}"
+        except ValueError:
+            pass
+    return item
 
 
 def task_to_yaml(cfg: TaskConfig) -> str:
