@@ -4,7 +4,9 @@ Both agents use their config/algo YAML (robot-scale networks) on the same synthe
 N envs x horizon steps with Go2-sized observations (42) and actions (12); no simulator is
 involved, only ``agent.update``. TRIRL's buffer is pre-filled to capacity so every iteration
 pays for evaluating all k discriminators (one vmapped call), R_fit fitting and the TRPL
-projection. Prints per-algorithm medians and the ratio; last line ``ratio <trirl/gail>``.
+projection. Prints per-algorithm medians, the ratio with each algorithm's own YAML (TRIRL trains its
+discriminator for 30 epochs, GAIL for 5) and, as the last line ``ratio <value>``, the ratio at
+equal batch and equal discriminator epochs (TRIRL's own overhead).
 
     python bench/learner.py [--envs 256] [--iters 3] [--threads 2]
 """
@@ -67,15 +69,25 @@ def main() -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], help="override for both")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    res = {}
-    for name in ("gail", "trirl"):
-        t = time_algo(name, args.envs, args.iters, args.overrides)
-        res[name] = statistics.median(t)
-        print(f"{name:6s} learner s/iter: median {res[name]:.3f} (runs {', '.join(f'{x:.3f}' for x in t)})")
     cfg = load_algo_config("trirl")
+    epochs = cfg.disc.epochs
+    res = {}
+    # (a) each algorithm with its own YAML (GAIL: 5 discriminator epochs, TRIRL: 30, as in C.5);
+    # (b) equal batch AND equal discriminator epochs: what TRIRL itself adds (buffer of k
+    #     discriminators, R_fit regression, TRPL projection)
+    runs = (("gail", "own config", []), ("trirl", "own config", []),
+            ("gail", f"disc.epochs={epochs}", [f"disc.epochs={epochs}"]))
+    for name, label, extra in runs:
+        t = time_algo(name, args.envs, args.iters, [*args.overrides, *extra])
+        res[(name, label)] = statistics.median(t)
+        print(f"{name:6s} ({label:14s}) learner s/iter: median {statistics.median(t):.3f} "
+              f"(runs {', '.join(f'{x:.3f}' for x in t)})", flush=True)
     print(f"batch {args.envs} envs x {cfg.ppo.horizon} steps, k = {cfg.trirl.buffer_size}, "
           f"threads {args.threads}")
-    print(f"ratio {res['trirl'] / res['gail']:.3f}")
+    own = res[("trirl", "own config")] / res[("gail", "own config")]
+    equal = res[("trirl", "own config")] / res[("gail", f"disc.epochs={epochs}")]
+    print(f"ratio with own configs (30 vs 5 discriminator epochs): {own:.3f}")
+    print(f"ratio {equal:.3f}")
 
 
 if __name__ == "__main__":

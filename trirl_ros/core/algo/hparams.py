@@ -130,6 +130,7 @@ class TRIRLConfig:
     rfit_epochs: int = 30  # authors: R_fit 30 epochs, warm-started
     rfit_lr: float = 5e-5  # authors: R_fit lr 5e-5
     rfit_minibatch: int = 512  # ours: as the discriminator minibatch
+    rfit_expert_fraction: float = 1.0  # ours: expert samples in R_fit's set, relative to the agent batch
 
     def __post_init__(self) -> None:
         _unit("epsilon", self.epsilon)
@@ -146,6 +147,7 @@ class TRIRLConfig:
         if self.rfit_epochs < 0 or self.rfit_minibatch < 1:
             raise ValueError("rfit_epochs must be >= 0 and rfit_minibatch >= 1")
         _positive("rfit_lr", self.rfit_lr)
+        _positive("rfit_expert_fraction", self.rfit_expert_fraction)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,10 @@ class TRIRLReward(RewardLearner):
         metrics = train_classifier(self.disc, self.disc_opt, expert_batch, agent_batch, dc.epochs,
                                    dc.minibatch, dc.grad_penalty, generator=self.generator)
         # corrected r^(i) and intermediate r~^(i+1) on agent + expert samples (one buffer call)
-        fit = Transitions.cat([agent_batch, expert_batch.sample(len(agent_batch), self.generator)])
+        # R_fit's regression set: the agent batch plus rfit_expert_fraction as many expert
+        # samples (the buffer is evaluated on all of it: the largest part of TRIRL's extra cost)
+        n_exp = max(1, int(round(len(agent_batch) * tc.rfit_expert_fraction)))
+        fit = Transitions.cat([agent_batch, expert_batch.sample(n_exp, self.generator)])
         corrected, intermediate = self.buffer.rewards(fit, latest=self.disc, etas=self.state_etas(fit))
         n_agent = len(agent_batch)
         self._cache = (agent_batch, intermediate[:n_agent] / self.beta)
