@@ -6,16 +6,18 @@ Side by side, on the same random batch (float32 network outputs, state-dependent
 bounds mean 2.51e-4 / cov 1.82e-4):
   * ``newton``    - :func:`trirl_ros.core.algo.trpl.project_gaussian` (the library path)
   * ``bisection`` - the same covariance dual solved by plain vectorised bisection (60 halvings),
-                    forward only (3 repeats), as a reference for what the Newton solver saves
+                    forward only (one run), as a reference for what the Newton solver saves
   * ``inside``    - a batch that is already inside the trust region (no solve needed)
-Wall time (median, min and max over the repeats; the machine is shared, so look at the spread)
-and this thread's CPU time with the configured torch threads. Target: forward <= 20 ms.
+Wall time (median, min and max over the repeats; the machine is shared, so look at the spread
+and the load average printed), this thread's CPU time, and the single-core CPU time with one
+torch thread. Target: forward <= 20 ms.
 Last line: ``forward_ms <median> backward_ms <median>`` of the ``newton`` row.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -96,13 +98,23 @@ def main() -> int:
     active = float((state["r"].eta_cov > 0).float().mean())
 
     det = [x.detach() for x in (mean, std, old_mean, old_std)]
-    bis_wall, bis_cpu = _time(lambda: _bisection_forward(*det, mb, cb), 3)
+    bis_wall, bis_cpu = _time(lambda: _bisection_forward(*det, mb, cb), 1)
     t_bis = _bisection_forward(*det, mb, cb)
     eta_ref = 1.0 / t_bis - 1.0
     eta_err = float(((state["r"].eta_cov.double() - eta_ref).abs() / eta_ref.clamp(min=1e-12)).max())
 
     ins = _batch(args.samples, args.dim, 1, 1e-4)[:4]
     ins_wall, ins_cpu = _time(lambda: trpl.project_gaussian(*ins, mb, cb), args.repeats)
+
+    # single-core cost: this thread's CPU time with one torch thread (less sensitive to other
+    # processes than wall time on a shared machine)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    one_fwd, one_bwd = [], []
+    for _ in range(args.repeats):
+        one_fwd += _time(fwd, 1)[1]
+        one_bwd += _time(bwd, 1)[1]
+    torch.set_num_threads(threads)
 
     def row(name, wall, cpu):
         return (f"{name:<22}{statistics.median(wall):>9.2f}{min(wall):>9.2f}{max(wall):>9.2f}"
@@ -114,8 +126,12 @@ def main() -> int:
     print(f"{'case':<22}{'med ms':>9}{'min ms':>9}{'max ms':>9}{'cpu ms':>10}")
     print(row("newton forward", fwd_wall, fwd_cpu))
     print(row("newton backward", bwd_wall, bwd_cpu))
-    print(row("bisection forward", bis_wall, bis_cpu))
+    print(row("bisection forward (1)", bis_wall, bis_cpu))
     print(row("inside forward", ins_wall, ins_cpu))
+    print(f"single core (1 torch thread, CPU time): forward {statistics.median(one_fwd):.2f} ms "
+          f"(min {min(one_fwd):.2f}), backward {statistics.median(one_bwd):.2f} ms (min {min(one_bwd):.2f})")
+    with open("/proc/loadavg") as fh:
+        print(f"load average while measuring: {fh.read().split()[0]} on {os.cpu_count()} CPUs")
     f_med, b_med = statistics.median(fwd_wall), statistics.median(bwd_wall)
     print(f"ratio bisection/newton forward: {statistics.median(bis_wall) / f_med:.1f}x; "
           f"forward target 20 ms: {'met' if f_med <= 20.0 else 'NOT met'} "

@@ -103,21 +103,21 @@ def _check_values(mean, std, old_mean, old_std) -> None:
 
 
 class _Workspace(threading.local):
-    """Per-thread float64 scratch blocks of shape (_CHUNK_ROWS, A), reused across calls.
+    """Per-thread scratch blocks of shape (_CHUNK_ROWS, A) per dtype, reused across calls.
 
     Fresh multi-megabyte temporaries are returned to the OS and page-faulted in again on every
-    call, which costs more than the arithmetic here; a few cached blocks (about 1.5 MB each
+    call, which costs more than the arithmetic here; a few cached blocks (about 0.4-0.8 MB each
     for A = 23) avoid that. :func:`clear_workspace` frees them.
     """
 
     def __init__(self):
-        self.blocks: dict[str, torch.Tensor] = {}
+        self.blocks: dict[tuple[str, torch.dtype], torch.Tensor] = {}
 
-    def get(self, name: str, rows: int, cols: int, device) -> torch.Tensor:
-        buf = self.blocks.get(name)
+    def get(self, name: str, rows: int, cols: int, device, dtype=torch.float64) -> torch.Tensor:
+        buf = self.blocks.get((name, dtype))
         if buf is None or buf.shape[1] != cols or buf.shape[0] < rows or buf.device != device:
-            buf = torch.empty(rows, cols, dtype=torch.float64, device=device)
-            self.blocks[name] = buf
+            buf = torch.empty(rows, cols, dtype=dtype, device=device)
+            self.blocks[(name, dtype)] = buf
         return buf[:rows]
 
 
@@ -127,14 +127,6 @@ _WS = _Workspace()
 def clear_workspace() -> None:
     """Free the cached scratch blocks of this thread."""
     _WS.blocks.clear()
-
-
-def _as_f64(x: torch.Tensor, name: str) -> torch.Tensor:
-    """x (n, A) as float64: the tensor itself if it already is, else a workspace copy."""
-    if x.dtype == torch.float64:
-        return x
-    buf = _WS.get(name, x.shape[0], x.shape[1], x.device)
-    return buf.copy_(x)
 
 
 def _cov_terms(dr: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,17 +208,19 @@ def _solve_t(dr: torch.Tensor, two_bound: float) -> torch.Tensor:
     return t
 
 
-def _keep_inactive(active: torch.Tensor, projected: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-    """Rows of ``projected`` where ``active`` (n,), else the original rows bit-for-bit (n, A).
+def _keep_inactive(active: torch.Tensor, out: torch.Tensor, original: torch.Tensor) -> None:
+    """Restore the rows of ``original`` (n, A) into ``out`` (n, A) where ``active`` (n,) is False.
 
-    May write into ``projected``. Avoids the full masked select when all or no rows are active.
+    Inactive samples are returned bit-for-bit unchanged; skips the masked copy when all rows are
+    active (the common case for a policy update) and copies everything when none is.
     """
     n_active = int(active.sum())
     if n_active == active.shape[0]:
-        return projected
+        return
     if n_active == 0:
-        return original
-    return torch.where(active.unsqueeze(1), projected, original, out=projected)
+        out.copy_(original)
+        return
+    torch.where(active.unsqueeze(1), out, original, out=out)
 
 
 def _row_chunks(n: int, rows: int):
@@ -243,31 +237,35 @@ class _Projection(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, mean, std, old_mean, old_std, mean_bound, cov_bound):  # noqa: D401
+        # Precision: the dual solve (cancellation-prone f(q) ~ x^2/2) always runs in float64;
+        # the rest runs in the input dtype, whose rounding of the outputs dominates anyway.
         n, a = mean.shape
-        dev = mean.device
+        dev, cd = mean.device, mean.dtype
         mean_out = torch.empty_like(mean)
         std_out = torch.empty_like(std)
         k_all = torch.empty(n, dtype=torch.float64, device=dev)  # 1 / (1 + eta_mean)
         t_all = torch.empty(n, dtype=torch.float64, device=dev)  # 1 / (1 + eta_cov)
         for sl in _row_chunks(n, _CHUNK_ROWS):
-            m, om, os_ = (_as_f64(x[sl], nm) for x, nm in ((mean, "m"), (old_mean, "om"), (old_std, "os")))
+            m, s, om, os_ = mean[sl], std[sl], old_mean[sl], old_std[sl]
             rows = m.shape[0]
+            ws = lambda name, dtype=cd: _WS.get(name, rows, a, dev, dtype)  # noqa: E731
             # mean: mu~ = mu_old + (mu - mu_old) k,  k = min(1, sqrt(bound / d_mean))
-            diff = torch.sub(m, om, out=_WS.get("d1", rows, a, dev))
-            z = torch.div(diff, os_, out=_WS.get("d2", rows, a, dev))
-            d = z.square_().sum(1).mul_(0.5)
+            diff = torch.sub(m, om, out=ws("d1"))
+            d = torch.div(diff, os_, out=ws("d2")).square_().sum(1, dtype=torch.float64).mul_(0.5)
             k = (d / mean_bound).clamp_(min=1.0).rsqrt_()
             k_all[sl] = k
-            proj = torch.addcmul(om, diff, k.unsqueeze(1), out=z)
-            mean_out[sl] = _keep_inactive(k < 1.0, proj, m)
+            out = mean_out[sl]
+            torch.addcmul(om, diff, k.to(cd).unsqueeze(1), out=out)
+            _keep_inactive(k < 1.0, out, m)
             # covariance: Lambda~ / Lambda_old = q = 1 + t (r - 1),  std~ = old_std / sqrt(q)
-            s = _as_f64(std[sl], "s")
-            dr = torch.div(os_, s, out=diff).square_().sub_(1.0)
-            t = _solve_t(dr, 2.0 * cov_bound)
+            dr = torch.div(os_, s, out=ws("d1")).square_().sub_(1.0)
+            dr64 = dr if cd == torch.float64 else ws("dr", torch.float64).copy_(dr)
+            t = _solve_t(dr64, 2.0 * cov_bound)
             t_all[sl] = t
-            q = torch.mul(dr, t.unsqueeze(1), out=z).add_(1.0)
-            std_p = q.rsqrt_().mul_(os_)
-            std_out[sl] = _keep_inactive(t < 1.0, std_p, s)
+            out = std_out[sl]
+            torch.mul(dr, t.to(cd).unsqueeze(1), out=ws("d2")).add_(1.0).rsqrt_()
+            torch.mul(ws("d2"), os_, out=out)
+            _keep_inactive(t < 1.0, out, s)
         ctx.save_for_backward(mean, std, old_mean, old_std, k_all, t_all)
         eta_mean = k_all.reciprocal().sub_(1.0)  # k = 1 / (1 + eta_mean)
         ctx.mark_non_differentiable(eta_mean, t_all)
@@ -275,10 +273,12 @@ class _Projection(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_mean, g_std, _g_eta, _g_t):
+        # gradients need no extra precision: computed in the input dtype
         mean, std, old_mean, old_std, k_all, t_all = ctx.saved_tensors
         need = ctx.needs_input_grad
         n, a = mean.shape
-        dev = mean.device
+        dev, cd = mean.device, mean.dtype
+        tiny = torch.finfo(cd).tiny
         do_mean = g_mean is not None and (need[0] or need[2] or need[3])
         do_cov = g_std is not None and (need[1] or need[3])
         # every row of a gradient is written below unless its output got no gradient at all
@@ -286,27 +286,26 @@ class _Projection(torch.autograd.Function):
         grads = [(torch.empty_like(x) if written[i] else torch.zeros_like(x)) if need[i] else None
                  for i, x in enumerate((mean, std, old_mean, old_std))]
         for sl in _row_chunks(n, _CHUNK_ROWS):
-            os_ = _as_f64(old_std[sl], "os")
+            os_ = old_std[sl]
             rows = os_.shape[0]
-            ws = lambda name: _WS.get(name, rows, a, dev)  # noqa: E731
+            ws = lambda name: _WS.get(name, rows, a, dev, cd)  # noqa: E731
             g_old = None
             if do_mean:
                 # mu~ = mu_old + diff k; active rows: k = sqrt(b / d), dk/dd = -k / (2 d),
                 # d = 1/2 sum (diff / old_std)^2, so dL/ddiff = G k + c diff / old_std^2 with
                 # c = -k (G . diff) / (2 d), and dL/dold_std = -c diff^2 / old_std^3 (0 if inactive).
-                k = k_all[sl]
-                gm = _as_f64(g_mean[sl], "g")
-                diff = torch.sub(_as_f64(mean[sl], "m"), _as_f64(old_mean[sl], "om"), out=ws("d1"))
-                z = torch.div(diff, os_, out=ws("d2"))
-                d = z.square_().sum(1).mul_(0.5)
-                gd = torch.mul(gm, diff, out=z).sum(1)
-                coef = torch.where(k < 1.0, -0.5 * k * gd / d, 0.0).unsqueeze(1)
-                c_diff_var = torch.mul(diff, coef, out=z).div_(os_).div_(os_)
+                k = k_all[sl].to(cd)
+                gm = g_mean[sl]
+                diff = torch.sub(mean[sl], old_mean[sl], out=ws("d1"))
+                d = torch.div(diff, os_, out=ws("d2")).square_().sum(1).mul_(0.5)
+                gd = torch.mul(gm, diff, out=ws("d2")).sum(1)
+                coef = torch.where(k < 1.0, -0.5 * k * gd / d.clamp(min=tiny), 0.0).unsqueeze(1)
+                c_diff_var = torch.mul(diff, coef, out=ws("d2")).div_(os_).div_(os_)
                 g_diff = torch.addcmul(c_diff_var, gm, k.unsqueeze(1), out=ws("x"))
                 if need[0]:
                     grads[0][sl] = g_diff
                 if need[2]:
-                    grads[2][sl] = torch.sub(gm, g_diff, out=g_diff)
+                    torch.sub(gm, g_diff, out=grads[2][sl])
                 if need[3]:
                     g_old = torch.mul(c_diff_var, diff, out=ws("go")).div_(os_).neg_()
             if do_cov:
@@ -314,23 +313,23 @@ class _Projection(torch.autograd.Function):
                 # t solves sum_j f(q_j) = 2 b, so sum_j f'(q_j) dq_j = 0 gives
                 # dt = -t sum_j w_j dr_j / sum_j w_j (r_j - 1) with w = (r - 1) / q^2, hence
                 # dL/dr = t (a - w (a . (r - 1)) / (w . (r - 1))), a = dL/dq = -1/2 G old_std q^-3/2.
-                t = t_all[sl]
+                t = t_all[sl].to(cd)
                 tc = t.unsqueeze(1)
-                active = (t < 1.0).unsqueeze(1)
-                s = _as_f64(std[sl], "s")
-                gs = _as_f64(g_std[sl], "g")
+                active = (t_all[sl] < 1.0).unsqueeze(1)
+                s = std[sl]
+                gs = g_std[sl]
                 dr = torch.div(os_, s, out=ws("d1")).square_().sub_(1.0)
                 q = torch.mul(dr, tc, out=ws("y")).add_(1.0)
                 rq = torch.rsqrt(q, out=ws("x"))
                 ga = torch.div(rq, q, out=ws("q")).mul_(os_).mul_(gs).mul_(-0.5)
                 w = q.reciprocal_().square_().mul_(dr)
                 num = torch.mul(ga, dr, out=ws("d2")).sum(1, keepdim=True)
-                den = torch.mul(w, dr, out=ws("d2")).sum(1, keepdim=True).clamp_(min=1e-300)
+                den = torch.mul(w, dr, out=ws("d2")).sum(1, keepdim=True).clamp_(min=tiny)
                 g_r = torch.addcmul(ga, w, num / den, value=-1.0, out=w).mul_(tc)
                 g_r.mul_(dr.add_(1.0))  # times r: dr/dstd = -2 r / std, dr/dold_std = 2 r / old_std
                 if need[1]:
                     gstd = torch.div(g_r, s, out=ws("d2")).mul_(-2.0)
-                    grads[1][sl] = torch.where(active, gstd, gs, out=gstd)
+                    torch.where(active, gstd, gs, out=grads[1][sl])
                 if need[3]:
                     # direct term: dstd~/dold_std = q^-1/2
                     g_cov = rq.mul_(gs).addcdiv_(g_r, os_, value=2.0)
