@@ -26,7 +26,7 @@ network output (in the same divergence) that satisfies ``d_mean <= mean_bound`` 
   ``Lambda~ / Lambda_old = q = 1 + t (r - 1)`` and ``d_cov = 1/2 sum_j (1/q_j + log q_j - 1)``,
   increasing in ``t`` on ``[0, 1]`` from 0 to the unprojected value. The root is found for all
   samples at once by a bracketed Newton iteration in ``t`` (bisection when a Newton step leaves
-  the bracket), in float64.
+  the bracket), in float64 (the rest of the layer and its backward run in the input dtype).
 * Gradients: a custom :class:`torch.autograd.Function` differentiates through the active
   constraint with the implicit function theorem (``sum_j f'(q_j) dq_j = 0``); samples inside
   the trust region pass the gradient through unchanged (the projection is the identity there).
@@ -371,9 +371,10 @@ def project_gaussian(
 
     mean, std, old_mean, old_std: (B, A) tensors of one dtype (std > 0). Differentiable with
     respect to all four (``old_*`` are normally constants: pass them detached, which also skips
-    their gradient work). Computed in float64 in blocks of rows, returned in the input dtype.
+    their gradient work). Processed in blocks of rows; the 1-D dual is solved in float64, the
+    rest in the input dtype, which is also the output dtype.
     Afterwards ``mean_kl(mean~, old_mean, old_std) <= mean_bound`` and ``cov_kl(std~, old_std)
-    <= cov_bound`` for every sample (to ~1e-10 relative in float64; float32 outputs carry their
+    <= cov_bound`` for every sample (to ~1e-9 relative in float64; float32 outputs carry their
     own rounding, ~1e-5 relative in the KL at small bounds). Samples already inside a bound are
     returned unchanged (bit-identical) with multiplier 0.
 
