@@ -7,8 +7,12 @@ directly, exactly like the real robot or unitree_mujoco. It accepts (and ignores
     sim_robot --robot go2 --domain 1 --interface lo
     sim_robot --robot g1_29dof --loopback --domain 7 --hold-seconds 3 --seconds 20
 
-Prints one line at start, a status line every ``--status-every`` seconds and a final summary
-``sim_robot done: t <s> steps <n> cmds <n> bad_crc <n> overruns <n> fell <0|1> distance <m>``.
+Sim time starts with the first valid LowCmd (until then the start state is published with time
+frozen; ``--no-wait`` runs physics at once, zero torque). Prints one line at start, a status line
+every ``--status-every`` seconds and a final summary from the ground truth since the start
+``sim_robot done: t <s> steps <n> cmds <n> bad_crc <n> overruns <n> fell <0|1> distance <m>
+min_z <m> max_tilt <deg>`` (``fell``: base below the spec's fall_min_height or tilted beyond
+fall_max_tilt_deg at any physics step).
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ import sys
 import threading
 import time
 
-import numpy as np
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sim_robot", description=__doc__.splitlines()[0])
@@ -31,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="network interface (e.g. lo, eth0); default: CYCLONEDDS_URI / CycloneDDS' choice")
     p.add_argument("--loopback", action="store_true",
                    help="loopback only: interface lo, no multicast, unicast discovery on 127.0.0.1")
-    p.add_argument("--seconds", type=float, default=None, help="sim seconds to run (default: until Ctrl-C)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="sim seconds to run after the first command (default: until Ctrl-C)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="start physics at once (zero torque) instead of at the first valid LowCmd")
     p.add_argument("--speed", type=float, default=1.0, help="real-time factor (default 1.0)")
     p.add_argument("--free-run", action="store_true", help="no pacing: step as fast as possible")
     p.add_argument("--hold-seconds", type=float, default=0.0,
@@ -61,11 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         config = DdsConfig(domain_id=args.domain, interface=args.interface)
     sim = SimRobot(robot, config, mode_machine=args.mode_machine, hold_seconds=args.hold_seconds,
-                   check_crc=not args.no_crc_check)
+                   check_crc=not args.no_crc_check, wait_for_cmd=not args.no_wait)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    start_xy = sim.base_position()[:2]
     pace = "free-running" if args.free_run else f"{args.speed:g}x real time"
     print(f"sim_robot: {robot.name} ({robot.msg_family}) on DDS domain {args.domain}"
           f"{' loopback' if args.loopback else ''}{f' interface {args.interface}' if args.interface else ''}, "
@@ -80,16 +84,16 @@ def main(argv: list[str] | None = None) -> int:
                 s = sim.stats
                 print(f"t {sim.sim_time:.1f} steps {s.steps} cmds {s.cmds_received} bad_crc {s.cmd_crc_errors} "
                       f"rejected {s.cmd_mode_machine_rejected} overruns {s.overruns} "
-                      f"base_z {sim.base_position()[2]:.3f}", flush=True)
+                      f"base_z {sim.base_position()[2]:.3f}{'' if sim.have_cmd else ' (waiting for LowCmd)'}",
+                      flush=True)
     finally:
         stop.set()
         s = sim.stats
-        fell = int(sim.fallen())
-        dist = float(np.linalg.norm(sim.base_position()[:2] - start_xy))
-        t = sim.sim_time
+        ph = sim.physics  # ground truth since the start
         sim.close()
-    print(f"sim_robot done: t {t:.2f} steps {s.steps} cmds {s.cmds_received} bad_crc {s.cmd_crc_errors} "
-          f"overruns {s.overruns} fell {fell} distance {dist:.3f}", flush=True)
+    print(f"sim_robot done: t {ph.sim_time:.2f} steps {s.steps} cmds {s.cmds_received} bad_crc {s.cmd_crc_errors} "
+          f"overruns {s.overruns} fell {int(ph.fell())} distance {ph.distance():.3f} "
+          f"min_z {ph.min_height:.3f} max_tilt {ph.max_tilt_deg:.1f}", flush=True)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""SimRobot physics side: PD per motor slot, torque clipping, pacing (DDS entities exist but no
-peer is needed)."""
+"""SimRobot around the shared SimPhysics: PD per motor slot, torque clipping, frozen time until the
+first command, pacing (DDS entities exist but no peer is needed)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from trirl_ros.core.robots.spec import load_robot_spec  # noqa: E402
 def _go2_sim(dds_config, robots_dir):
     from trirl_ros.core.deploy.unitree.sim_robot import SimRobot
 
-    sim = SimRobot(load_robot_spec("go2"), dds_config)  # compiling the model is the slow part
+    sim = SimRobot(load_robot_spec("go2"), dds_config, wait_for_cmd=False)  # compiling the model is the slow part
     yield sim
     sim.close()
 
@@ -28,6 +28,7 @@ def _go2_sim(dds_config, robots_dir):
 @pytest.fixture
 def go2_sim(_go2_sim):
     _go2_sim.reset()
+    _go2_sim.wait_for_cmd = False
     return _go2_sim
 
 
@@ -37,8 +38,8 @@ def test_pd_law_per_motor_slot_and_clipping(go2_sim):
     # FR_calf_joint is motor slot 2; find its policy index by name
     j = spec.joint_names.index("FR_calf_joint")
     assert int(spec.motor_indices[j]) == 2
-    q = float(sim.data.qpos[sim._qadr[j]])
-    dq = float(sim.data.qvel[sim._vadr[j]])
+    q = float(sim.low_state().motor_q[2])
+    dq = float(sim.low_state().motor_dq[2])
     cmd = LowCmd.zeros(20)
     cmd.q[2], cmd.dq[2], cmd.kp[2], cmd.kd[2], cmd.tau[2] = q + 0.1, dq + 0.2, 30.0, 2.0, 0.5
     tau = sim.joint_torques(cmd)
@@ -73,3 +74,15 @@ def test_free_run_and_real_time_pacing(go2_sim):
     with pytest.raises(ValueError, match="speed"):
         sim.run(0.1, speed=0.0)
     assert t1 - t0 < 30.0
+
+
+def test_time_stays_frozen_until_the_first_command(go2_sim):
+    sim = go2_sim
+    sim.wait_for_cmd = True
+    for _ in range(5):
+        sim._tick()
+    assert sim.sim_time == 0.0 and sim.stats.steps == 0 and sim.stats.states_published == 5
+    assert not sim.have_cmd
+    sim.physics.set_command(LowCmd.zeros(20))  # as if a valid LowCmd had been received
+    sim._tick()
+    assert sim.stats.steps == 1 and sim.sim_time == pytest.approx(sim.dt)

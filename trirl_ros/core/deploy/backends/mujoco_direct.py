@@ -1,6 +1,6 @@
-"""In-process MuJoCo robot behind :class:`RobotBackend`: the motors run PD at the physics rate
-(500 Hz for ``physics_dt`` = 2 ms) on the latest :class:`LowCmd`, like the robot's motor drivers do,
-and every physics step produces a :class:`LowState`.
+"""In-process simulated robot behind :class:`RobotBackend`: :class:`~trirl_ros.core.deploy.sim_physics.SimPhysics`
+(the motors' PD on the latest :class:`LowCmd` at the physics rate, 500 Hz for ``physics_dt`` = 2 ms,
+the same physics as the DDS sim robot), one :class:`LowState` per physics step.
 
 Two ways to drive time:
 
@@ -8,9 +8,6 @@ Two ways to drive time:
   :meth:`now` are simulated seconds. Fast and deterministic -- sim2sim and tests.
 * real time: :meth:`start` runs physics on a background thread paced by a deadline scheduler;
   receive times and :meth:`now` are ``time.monotonic()``. Used behind the ROS deploy node.
-
-Per motor slot S = ``robot.num_motor_slots``: ``tau = clip(kp (q* - q) + kd (dq* - dq) + tau_ff,
-±torque_limit)``. Unused slots and MJCF motors the spec does not list get zero torque.
 """
 
 from __future__ import annotations
@@ -19,49 +16,35 @@ import logging
 import threading
 import time
 
-import mujoco
 import numpy as np
 
 from trirl_ros.core.deploy.backends.base import LowCmd, LowState, RobotBackend
 from trirl_ros.core.deploy.scheduler import DeadlineTimer
-from trirl_ros.core.robots import models
+from trirl_ros.core.deploy.sim_physics import SimPhysics
 from trirl_ros.core.robots.spec import RobotSpec
 
 log = logging.getLogger(__name__)
 
 
 class MujocoDirectBackend(RobotBackend):
-    """MuJoCo robot (scene with floor) starting from ``qpos`` (nq,) or the standing default pose.
+    """Simulated robot (scene with floor) starting from ``qpos`` (nq,) or the standing default pose.
 
     Attributes:
+        physics: the :class:`SimPhysics` (ground truth: base position, fall tracking).
         publish_states: set False to stop producing states (fault injection: a dead link).
         state_noise: optional callable LowState -> LowState applied before publishing (fault injection).
     """
 
-    def __init__(self, robot: RobotSpec, qpos: np.ndarray | None = None, realtime: bool = False) -> None:
+    def __init__(self, robot: RobotSpec, qpos: np.ndarray | None = None, realtime: bool = False,
+                 hold_seconds: float = 0.0) -> None:
         self.robot = robot
         self.num_slots = robot.num_motor_slots
-        self.model = models.load_model(robot, scene=True)
-        self.data = mujoco.MjData(self.model)
-        self.data.qpos[:] = models.default_qpos(self.model, robot) if qpos is None else qpos
-        mujoco.mj_forward(self.model, self.data)
-        self._qadr = models.joint_qpos_adr(self.model, robot)
-        self._dadr = models.joint_dof_adr(self.model, robot)
-        self._act = models.actuator_ids(self.model, robot)
-        self._slot = robot.motor_indices
-        self._tau_lim = robot.torque_limit
-        fa = models.free_joint_qpos_adr(self.model, robot)
-        self._base_q = fa
-        self._base_body = models.body_id(self.model, robot.base_body)
-        self._base_d = int(self.model.jnt_dofadr[np.nonzero(self.model.jnt_qposadr == fa)[0][0]])
-        self._cmd = LowCmd.zeros(self.num_slots)
-        self._tau = np.zeros(self.num_slots)
+        self.physics = SimPhysics(robot, qpos, hold_seconds=hold_seconds)
         self._lock = threading.Lock()
         self._realtime = realtime
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._latest: tuple[LowState, float] | None = None
-        self._tick = 0
         self.publish_states = True
         self.state_noise = None
         self._publish(self.now())
@@ -75,10 +58,10 @@ class MujocoDirectBackend(RobotBackend):
         if cmd.num_slots != self.num_slots:
             raise ValueError(f"LowCmd has {cmd.num_slots} slots, {self.robot.name} has {self.num_slots}")
         with self._lock:
-            self._cmd = cmd
+            self.physics.set_command(cmd)
 
     def now(self) -> float:
-        return time.monotonic() if self._realtime else float(self.data.time)
+        return time.monotonic() if self._realtime else self.physics.sim_time
 
     def close(self) -> None:
         self._stop.set()
@@ -89,41 +72,18 @@ class MujocoDirectBackend(RobotBackend):
     # ---- simulation ---------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Step physics for ``seconds`` (rounded to whole physics steps), PD on the latest command."""
-        steps = max(1, int(round(seconds / self.model.opt.timestep)))
-        for _ in range(steps):
+        for _ in range(max(1, int(round(seconds / self.physics.dt)))):
             self._step()
 
     def _step(self) -> None:
-        d = self.data
         with self._lock:
-            cmd = self._cmd
-        q = d.qpos[self._qadr]
-        dq = d.qvel[self._dadr]
-        s = self._slot
-        tau = cmd.kp[s] * (cmd.q[s] - q) + cmd.kd[s] * (cmd.dq[s] - dq) + cmd.tau[s]
-        tau = np.clip(tau, -self._tau_lim, self._tau_lim)
-        d.ctrl[:] = 0.0
-        d.ctrl[self._act] = tau
-        self._tau[:] = 0.0
-        self._tau[s] = tau
-        mujoco.mj_step(self.model, d)
+            self.physics.step()
         self._publish(self.now())
 
     def _publish(self, stamp: float) -> None:
         if not self.publish_states:
             return
-        d = self.data
-        motor_q = np.zeros(self.num_slots)
-        motor_dq = np.zeros(self.num_slots)
-        motor_q[self._slot] = d.qpos[self._qadr]
-        motor_dq[self._slot] = d.qvel[self._dadr]
-        quat = d.qpos[self._base_q + 3:self._base_q + 7].copy()
-        gyro = d.qvel[self._base_d + 3:self._base_d + 6].copy()  # free joint: body frame
-        rot = d.xmat[self._base_body].reshape(3, 3)
-        acc_world = d.qacc[self._base_d:self._base_d + 3] - self.model.opt.gravity
-        self._tick += 1
-        low = LowState(motor_q, motor_dq, self._tau.copy(), quat, gyro, rot.T @ acc_world,
-                       tick=self._tick, crc_ok=True)
+        low = self.physics.low_state()
         if self.state_noise is not None:
             low = self.state_noise(low)
         with self._lock:
@@ -132,16 +92,15 @@ class MujocoDirectBackend(RobotBackend):
     # ---- ground truth (not available on a real robot) -----------------------------------------
     def base_position(self) -> np.ndarray:
         """(3,) world position of the base."""
-        return self.data.qpos[self._base_q:self._base_q + 3].copy()
+        return self.physics.base_position()
 
     def base_lin_vel(self) -> np.ndarray:
         """(3,) base linear velocity in the base frame (MuJoCo ground truth)."""
-        rot = self.data.xmat[self._base_body].reshape(3, 3)
-        return rot.T @ self.data.qvel[self._base_d:self._base_d + 3]
+        return self.physics.base_lin_vel()
 
     def base_quat(self) -> np.ndarray:
         """(4,) base orientation w, x, y, z."""
-        return self.data.qpos[self._base_q + 3:self._base_q + 7].copy()
+        return self.physics.base_quat()
 
     # ---- real-time mode -----------------------------------------------------------------------
     def start(self) -> None:
@@ -155,7 +114,7 @@ class MujocoDirectBackend(RobotBackend):
         self._thread.start()
 
     def _run(self) -> None:
-        timer = DeadlineTimer(self.model.opt.timestep)
+        timer = DeadlineTimer(self.physics.dt)
         while not self._stop.is_set():
             self._step()
             timer.wait()

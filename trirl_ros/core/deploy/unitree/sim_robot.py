@@ -1,20 +1,23 @@
-"""A MuJoCo robot behind Unitree's DDS low-level interface, like unitree_mujoco's bridge.
+"""A simulated robot behind Unitree's DDS low-level interface, like unitree_mujoco's bridge.
 
-Every physics step (``RobotSpec.physics_dt``, 2 ms = 500 Hz):
+The physics is :class:`~trirl_ros.core.deploy.sim_physics.SimPhysics` (the same as the in-process
+backend). Every physics step (``RobotSpec.physics_dt``, 2 ms = 500 Hz):
 
 1. take the newest ``rt/lowcmd`` (dropped and counted when its CRC is wrong, or -- ``unitree_hg`` --
    when its ``mode_machine`` differs from the robot's, as the real G1 does);
-2. per motor slot ``s`` of each joint: ``tau = tau_ff + kp (q* - q) + kd (dq* - dq)``, clipped to
-   the actuator's torque range (no command yet: zero torque);
-3. ``mj_step``;
-4. publish ``rt/lowstate``: motor q/dq/tau_est per slot, IMU quaternion (w first), gyro and
-   accelerometer from the MJCF's ``imu_quat``/``imu_gyro``/``imu_acc`` sensors, tick (ms), CRC.
+2. ``SimPhysics.step``: ``tau = tau_ff + kp (q* - q) + kd (dq* - dq)`` per motor slot, clipped to
+   the torque limit (no command yet: zero torque), MuJoCo step;
+3. publish ``rt/lowstate``: motor q/dq/tau per slot, IMU quaternion (w first), gyro and
+   accelerometer from the MJCF's IMU sensors, tick (ms), CRC.
+
+Physics starts with the first valid LowCmd (``wait_for_cmd``, default): until then the sim robot
+publishes its start state at the physics rate with time frozen, so a deploy side that starts
+seconds later finds the robot as it was placed. (A free-running sim with zero torque would drop a
+standing G1 below 0.40 m in 0.33 s, before a late controller sends its first command.)
 
 :meth:`SimRobot.run` paces steps against deadlines ``t0 + k * dt / speed`` (no sleep-after-work
 drift; a step more than ``max_lag`` late resynchronises and counts as an overrun), or runs as fast as
-it can (``speed=None``) for tests. An optional *elastic band* (``hold_seconds``) holds the base at
-its start pose for the first seconds of sim time, like a gantry, so a humanoid does not collapse
-while the deploy side is still in zero-torque / ramp.
+it can (``speed=None``) for tests.
 """
 
 from __future__ import annotations
@@ -24,23 +27,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import mujoco
 import numpy as np
 
 from trirl_ros.core.deploy.backends.base import LowCmd, LowState
+from trirl_ros.core.deploy.sim_physics import SimPhysics
 from trirl_ros.core.deploy.unitree import dds, idl
 from trirl_ros.core.deploy.unitree.cdr import CdrCodec
 from trirl_ros.core.deploy.unitree.layouts import LOWCMD_DTYPES, LOWSTATE_DTYPES, NUM_SLOTS, crc_ok
 from trirl_ros.core.deploy.unitree.messages import lowstate_to_record, record_to_lowcmd
-from trirl_ros.core.robots import models
 from trirl_ros.core.robots.spec import RobotSpec
 
 log = logging.getLogger(__name__)
-
-BAND_STIFFNESS = 2000.0  # N/m       elastic band, position
-BAND_DAMPING = 200.0  # N s/m
-BAND_ROT_STIFFNESS = 500.0  # Nm/rad  and orientation
-BAND_ROT_DAMPING = 50.0  # Nm s/rad
 
 
 @dataclass
@@ -58,7 +55,7 @@ class SimStats:
 
 
 class SimRobot:
-    """MuJoCo simulation of one robot speaking LowCmd/LowState over DDS.
+    """:class:`SimPhysics` speaking LowCmd/LowState over DDS.
 
     Args:
         robot: the robot spec (joint -> motor slot map, MJCF, physics_dt).
@@ -66,13 +63,15 @@ class SimRobot:
         mode_machine: ``unitree_hg`` robot type code reported in LowState; commands must echo it.
         hold_seconds: sim seconds during which an elastic band holds the base (0 = none).
         check_crc: drop LowCmds whose CRC does not match (the real robots do).
-        qpos: (nq,) start configuration; default standing pose on the floor
-            (:func:`trirl_ros.core.robots.models.default_qpos`).
+        qpos: (nq,) start configuration; default standing pose on the floor.
+        wait_for_cmd: :meth:`run` keeps sim time frozen (publishing the start state) until the
+            first valid LowCmd arrives.
     """
 
     def __init__(self, robot: RobotSpec, config: dds.DdsConfig, *, mode_machine: int = 1,
                  hold_seconds: float = 0.0, check_crc: bool = True, qpos: np.ndarray | None = None,
-                 lowstate_topic: str = dds.LOWSTATE_TOPIC, lowcmd_topic: str = dds.LOWCMD_TOPIC) -> None:
+                 wait_for_cmd: bool = True, lowstate_topic: str = dds.LOWSTATE_TOPIC,
+                 lowcmd_topic: str = dds.LOWCMD_TOPIC) -> None:
         self.robot = robot
         self.family = robot.msg_family
         self.num_slots = NUM_SLOTS[self.family]
@@ -80,24 +79,10 @@ class SimRobot:
             raise ValueError(f"{robot.name}: num_motor_slots {robot.num_motor_slots} != {self.num_slots} "
                              f"of {self.family}")
         self.mode_machine = int(mode_machine)
-        self.hold_seconds = float(hold_seconds)
         self.check_crc = check_crc
-        self.model = models.load_model(robot, scene=True)
-        self.data = mujoco.MjData(self.model)
-        self.dt = float(self.model.opt.timestep)
-        self._qadr = models.joint_qpos_adr(self.model, robot)  # (J,)
-        self._vadr = models.joint_dof_adr(self.model, robot)  # (J,)
-        self._act = models.actuator_ids(self.model, robot)  # (J,)
-        self._slots = robot.motor_indices.astype(np.int64)  # (J,)
-        lo, hi = self.model.actuator_ctrlrange[self._act].T.copy()
-        limited = self.model.actuator_ctrllimited[self._act].astype(bool)
-        self._tau_lo = np.where(limited, lo, -robot.torque_limit)  # (J,)
-        self._tau_hi = np.where(limited, hi, robot.torque_limit)  # (J,)
-        self._base = models.body_id(self.model, robot.base_body)
-        self._free = models.free_joint_qpos_adr(self.model, robot)
-        free_joint = int(np.flatnonzero(self.model.jnt_qposadr == self._free)[0])
-        self._free_dof = int(self.model.jnt_dofadr[free_joint])  # linear vel (world), angular (local)
-        self._imu = self._imu_sensors()
+        self.wait_for_cmd = wait_for_cmd
+        self.physics = SimPhysics(robot, qpos, hold_seconds=hold_seconds)
+        self.dt = self.physics.dt
         self.reset(qpos)
         self._state_codec = CdrCodec(LOWSTATE_DTYPES[self.family])
         self._cmd_codec = CdrCodec(LOWCMD_DTYPES[self.family])
@@ -115,80 +100,41 @@ class SimRobot:
         log.info("sim robot %s up: %s on DDS domain %d, dt %.4f s", robot.name, self.family,
                  config.domain_id, self.dt)
 
-    # -- model helpers ----------------------------------------------------------------------
-    def _imu_sensors(self) -> dict[str, tuple[int, int]] | None:
-        """sensordata (address, dim) of imu_quat / imu_gyro / imu_acc, or None to compute them."""
-        found = {}
-        for name in ("imu_quat", "imu_gyro", "imu_acc"):
-            sid = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SENSOR, name)
-            if sid < 0:
-                log.warning("%s: MJCF has no sensor %r; IMU computed from site %r", self.robot.name, name,
-                            self.robot.imu_site)
-                return None
-            found[name] = (int(self.model.sensor_adr[sid]), int(self.model.sensor_dim[sid]))
-        return found
-
     def reset(self, qpos: np.ndarray | None = None) -> None:
         """Put the robot at ``qpos`` (nq,) (default: standing pose) at rest, sim time 0, no command
         in force (zero torque until the next LowCmd), counters cleared."""
-        mujoco.mj_resetData(self.model, self.data)
-        q0 = models.default_qpos(self.model, self.robot) if qpos is None else np.asarray(qpos, float)
-        if q0.shape != (self.model.nq,):
-            raise ValueError(f"qpos must have shape ({self.model.nq},), got {q0.shape}")
-        self.data.qpos[:] = q0
-        mujoco.mj_forward(self.model, self.data)
-        self._band_pos = self.data.qpos[self._free:self._free + 3].copy()
-        self._band_quat = self.data.qpos[self._free + 3:self._free + 7].copy()
+        self.physics.reset(qpos)
         self.stats = SimStats()
-        self._cmd = LowCmd.zeros(self.num_slots)
-        self._have_cmd = False
+
+    @property
+    def have_cmd(self) -> bool:
+        """A valid LowCmd has been applied since :meth:`reset`."""
+        return self.physics.command is not None
 
     @property
     def sim_time(self) -> float:
         """Simulated seconds since reset."""
-        return float(self.data.time)
+        return self.physics.sim_time
 
     def base_position(self) -> np.ndarray:
         """(3,) world position of the base body [m]."""
-        return self.data.xpos[self._base].copy()
+        return self.physics.base_position()
 
     def base_quat(self) -> np.ndarray:
         """(4,) w, x, y, z orientation of the base body (world <- base)."""
-        return self.data.xquat[self._base].copy()
+        return self.physics.base_quat()
 
     def fallen(self) -> bool:
-        """Base below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg`` (spec limits)."""
-        z_axis_z = self.data.xmat[self._base].reshape(3, 3)[2, 2]
-        tilt = np.degrees(np.arccos(np.clip(z_axis_z, -1.0, 1.0)))
-        return bool(self.data.xpos[self._base][2] < self.robot.fall_min_height
-                    or tilt > self.robot.fall_max_tilt_deg)
+        """Since reset the base went below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg``."""
+        return self.physics.fell()
 
     def low_state(self) -> LowState:
         """The current state as a :class:`LowState` (S slots; unused slots zero)."""
-        q = np.zeros(self.num_slots)
-        dq = np.zeros(self.num_slots)
-        tau = np.zeros(self.num_slots)
-        q[self._slots] = self.data.qpos[self._qadr]
-        dq[self._slots] = self.data.qvel[self._vadr]
-        tau[self._slots] = self.data.actuator_force[self._act]
-        if self._imu is not None:
-            sd = self.data.sensordata
-            (qa, _), (ga, _), (aa, _) = (self._imu[n] for n in ("imu_quat", "imu_gyro", "imu_acc"))
-            quat, gyro, acc = sd[qa:qa + 4], sd[ga:ga + 3], sd[aa:aa + 3]
-        else:
-            quat, gyro, acc = self._imu_from_site()
-        tick = int(round(self.data.time * 1000.0))
-        return LowState(q, dq, tau, quat.copy(), gyro.copy(), acc.copy(), tick=tick)
+        return self.physics.low_state()
 
-    def _imu_from_site(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sid = models.site_id(self.model, self.robot.imu_site)
-        quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, self.data.site_xmat[sid])
-        vel = np.zeros(6)
-        mujoco.mj_objectVelocity(self.model, self.data, mujoco.mjtObj.mjOBJ_SITE, sid, vel, 1)
-        rot = self.data.site_xmat[sid].reshape(3, 3)
-        acc = rot.T @ np.array([0.0, 0.0, 9.81])
-        return quat, vel[:3], acc
+    def joint_torques(self, cmd: LowCmd) -> np.ndarray:
+        """(J,) PD + feed-forward torques of ``cmd`` at the current state, clipped to the motor limits."""
+        return self.physics.joint_torques(cmd)
 
     # -- one step ---------------------------------------------------------------------------
     def _receive(self) -> None:
@@ -209,43 +155,13 @@ class SimRobot:
                                 int(rec["mode_machine"]), self.mode_machine,
                                 self.stats.cmd_mode_machine_rejected)
                 continue
-            self._cmd = record_to_lowcmd(rec)
-            self._have_cmd = True
+            self.physics.set_command(record_to_lowcmd(rec))
             self.stats.cmds_received += 1
-
-    def joint_torques(self, cmd: LowCmd) -> np.ndarray:
-        """(J,) PD + feed-forward torques of ``cmd`` at the current state, clipped to the actuators."""
-        s = self._slots
-        q = self.data.qpos[self._qadr]
-        dq = self.data.qvel[self._vadr]
-        tau = cmd.tau[s] + cmd.kp[s] * (cmd.q[s] - q) + cmd.kd[s] * (cmd.dq[s] - dq)
-        return np.clip(tau, self._tau_lo, self._tau_hi)
-
-    def _apply_band(self) -> None:
-        xfrc = self.data.xfrc_applied[self._base]
-        if self.data.time >= self.hold_seconds:
-            xfrc[:] = 0.0
-            return
-        pos = self.data.qpos[self._free:self._free + 3]
-        vel = self.data.qvel[self._free_dof:self._free_dof + 3]
-        xfrc[:3] = BAND_STIFFNESS * (self._band_pos - pos) - BAND_DAMPING * vel
-        quat = self.data.qpos[self._free + 3:self._free + 7]
-        err = np.zeros(3)
-        mujoco.mju_subQuat(err, self._band_quat, quat)  # rotation vector current -> target (local)
-        rot = self.data.xmat[self._base].reshape(3, 3)
-        angvel_world = rot @ self.data.qvel[self._free_dof + 3:self._free_dof + 6]
-        xfrc[3:] = BAND_ROT_STIFFNESS * (rot @ err) - BAND_ROT_DAMPING * angvel_world
 
     def step(self) -> None:
         """One physics step: apply the newest valid LowCmd, integrate, publish LowState."""
         self._receive()
-        ctrl = self.data.ctrl
-        ctrl[:] = 0.0
-        if self._have_cmd:
-            ctrl[self._act] = self.joint_torques(self._cmd)
-        if self.hold_seconds > 0:
-            self._apply_band()
-        mujoco.mj_step(self.model, self.data)
+        self.physics.step()
         self.stats.steps += 1
         self.publish_state()
 
@@ -256,10 +172,21 @@ class SimRobot:
         self._writer.write(self._state_codec.encode(rec))
         self.stats.states_published += 1
 
+    def _tick(self) -> None:
+        """A paced iteration of :meth:`run`: a physics step, or while waiting for the first
+        command only a publish of the frozen state."""
+        if self.wait_for_cmd and not self.have_cmd:
+            self._receive()
+            if not self.have_cmd:
+                self.publish_state()
+                return
+        self.step()
+
     # -- loops ------------------------------------------------------------------------------
     def run(self, seconds: float | None = None, *, speed: float | None = 1.0, max_lag: float = 0.05,
             stop: threading.Event | None = None) -> SimStats:
-        """Step until ``seconds`` of sim time have passed (None: until stopped).
+        """Step until ``seconds`` of sim time have passed (None: until stopped); with
+        ``wait_for_cmd`` sim time starts with the first valid LowCmd.
 
         Args:
             speed: real-time factor for deadline pacing (1.0 = real time); None = free-running.
@@ -270,11 +197,11 @@ class SimRobot:
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be > 0 or None, got {speed}")
         stop = stop or self._stop
-        end = None if seconds is None else self.data.time + seconds - 0.5 * self.dt
+        end = None if seconds is None else self.sim_time + seconds - 0.5 * self.dt
         period = None if speed is None else self.dt / speed
         t0 = time.monotonic()
         k = 0
-        while not stop.is_set() and (end is None or self.data.time < end):
+        while not stop.is_set() and (end is None or self.sim_time < end):
             if period is not None:
                 deadline = t0 + k * period
                 now = time.monotonic()
@@ -287,7 +214,7 @@ class SimRobot:
                     t0 += late
                 if len(self.stats.lateness_s) < 1_000_000:
                     self.stats.lateness_s.append(late)
-            self.step()
+            self._tick()
             k += 1
         return self.stats
 
