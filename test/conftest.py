@@ -83,3 +83,19 @@ def ros_env(monkeypatch) -> dict[str, str]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+@pytest.fixture(scope="session")
+def dds_domain():
+    """A CycloneDDS domain id (150..232) held with a lock file for the whole session, so concurrent
+    pytest processes and `trirl sim2sim --backend dds` never share one (see
+    trirl_ros/core/deploy/unitree/domains.py). Session-scoped: a domain's configuration is fixed
+    for the process."""
+    from trirl_ros.core.deploy.unitree.domains import claim_domain
+
+    try:
+        claim = claim_domain()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    with claim:
+        yield claim.domain

@@ -1,19 +1,15 @@
-"""Sim2sim over Unitree DDS on loopback, in real time: the DDS developer's ``SimRobot`` (MuJoCo PD at
-500 Hz publishing ``rt/lowstate``, applying ``rt/lowcmd``) and the deploy controller on a
-``UnitreeDdsBackend``, both in this process on an isolated domain. Needs the cyclonedds binding."""
+"""Sim2sim over Unitree DDS on loopback, in real time: the DDS ``SimRobot`` (the shared
+:class:`~trirl_ros.core.deploy.sim_physics.SimPhysics` publishing ``rt/lowstate``, applying
+``rt/lowcmd``) and the deploy controller on a ``UnitreeDdsBackend``, both in this process on a DDS
+domain claimed with a lock (:mod:`.unitree.domains`). Needs the cyclonedds binding (make dds)."""
 
 from __future__ import annotations
 
 import logging
-import math
-import os
-
-import numpy as np
 
 from trirl_ros.core.deploy.config import DeployConfig
 from trirl_ros.core.deploy.controller import DeployController
 from trirl_ros.core.deploy.policy_spec import PolicySpec
-from trirl_ros.core.deploy.safety import tilt_deg
 from trirl_ros.core.deploy.scheduler import DeadlineTimer
 from trirl_ros.core.deploy.sim2sim import Sim2SimResult
 from trirl_ros.core.robots.spec import RobotSpec
@@ -24,22 +20,24 @@ log = logging.getLogger(__name__)
 def run_sim2sim_dds(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, seconds: float,
                     cmd_vel: tuple[float, float, float] | None = None, domain: int | None = None,
                     hold_seconds: float = 0.0) -> Sim2SimResult:
-    """Run ``seconds`` of wall-clock (= sim, real-time factor 1) sim2sim over DDS; see module doc."""
+    """Run ``seconds`` of wall-clock (= sim, real-time factor 1) sim2sim over DDS; see module doc.
+    ``domain``: DDS domain id (default: a free one claimed from :mod:`.unitree.domains`' pool).
+    Fall and distance are the sim's ground truth over every physics step."""
     try:
         from trirl_ros.core.deploy.backends.unitree_dds import UnitreeDdsBackend
         from trirl_ros.core.deploy.unitree.dds import DdsConfig
+        from trirl_ros.core.deploy.unitree.domains import claim_domain
         from trirl_ros.core.deploy.unitree.sim_robot import SimRobot
     except ImportError as exc:
         raise RuntimeError(f"--backend dds needs CycloneDDS and its Python binding (make dds): {exc}") from exc
-    domain = domain if domain is not None else 100 + os.getpid() % 100
-    config = DdsConfig.loopback(domain)
-    sim = SimRobot(robot, config, hold_seconds=hold_seconds)
-    backend = UnitreeDdsBackend.from_spec(robot, config)
+    claim = claim_domain() if domain is None else None
+    config = DdsConfig.loopback(claim.domain if claim is not None else domain)
+    sim = backend = None
     try:
+        sim = SimRobot(robot, config, hold_seconds=hold_seconds)
+        backend = UnitreeDdsBackend.from_spec(robot, config)
         controller = DeployController(robot, spec, policy, cfg)
-        start = sim.base_position()
         sim.start(seconds + 1.0)
-        min_h, max_tilt = math.inf, 0.0
         timer = DeadlineTimer(controller.period, clock=backend.now)
         end = backend.now() + seconds
         while backend.now() < end:
@@ -47,14 +45,17 @@ def run_sim2sim_dds(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfi
             if cmd_vel is not None:
                 controller.set_velocity_command(cmd_vel, now)
             backend.send(controller.tick(backend.latest_state(), now))
-            min_h = min(min_h, float(sim.base_position()[2]))
-            max_tilt = max(max_tilt, tilt_deg(sim.base_quat()))
             timer.wait()
-        fell = min_h < robot.fall_min_height or max_tilt > robot.fall_max_tilt_deg
-        distance = float(np.linalg.norm(sim.base_position()[:2] - start[:2]))
-        log.info("dds sim2sim: %d control overruns, sim %.2f s", timer.overruns, sim.sim_time)
-        return Sim2SimResult(controller.state, fell, distance, sim.sim_time, min_h, max_tilt,
-                             list(controller.fsm.transitions))
+        sim.stop()
+        ph = sim.physics
+        log.info("dds sim2sim on domain %d: %d control overruns, sim %.2f s, %d sim overruns",
+                 config.domain_id, timer.overruns, ph.sim_time, sim.stats.overruns)
+        return Sim2SimResult(controller.state, ph.fell(), ph.distance(), ph.sim_time, ph.min_height,
+                             ph.max_tilt_deg, list(controller.fsm.transitions))
     finally:
-        backend.close()
-        sim.close()
+        if backend is not None:
+            backend.close()
+        if sim is not None:
+            sim.close()
+        if claim is not None:
+            claim.release()
