@@ -236,7 +236,7 @@ class TrainingRun:
                 state["env"]["rng"] = ckpt.generator_state(env_rng)
             path = ckpt.save_atomic(state, self.run_dir / CHECKPOINT)
             self.logger.flush()
-            log.info("checkpoint %s at step %d (iteration %d)", path, self.env_steps, self.iteration)
+            log.debug("checkpoint %s at step %d (iteration %d)", path, self.env_steps, self.iteration)
             return path
 
     def run(self, max_iterations: int | None = None) -> dict:
