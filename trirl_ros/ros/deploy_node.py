@@ -180,11 +180,17 @@ class PolicyDeployNode(LifecycleNode):
         last = c.fsm.transitions[-1].reason if c.fsm.transitions else "waiting for the first state"
         status.message = f"{c.state}: {last}"
         status.values = [KeyValue(key=k, value=str(v)) for k, v in (
-            ("state", c.state), ("ticks", c.ticks), ("crc_errors", c.crc_errors),
+            ("state", c.state), ("ticks", c.ticks), ("crc_errors", self.crc_errors()),
             ("policy", self.get_parameter("policy").value), ("backend", self.get_parameter("backend").value))]
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
+
+    def crc_errors(self) -> int:
+        """Robot states dropped for a bad CRC: by the backend (unitree_dds drops them on receipt)
+        plus those the controller saw flagged (backends that pass them on with ``crc_ok`` False)."""
+        dropped = int(getattr(self.backend, "crc_errors", 0) or 0)
+        return dropped + (self.controller.crc_errors if self.controller is not None else 0)
 
     # ---- operator inputs ----------------------------------------------------------------------
     def _on_cmd_vel(self, msg: Twist) -> None:

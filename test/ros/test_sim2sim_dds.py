@@ -1,0 +1,311 @@
+"""Sim2sim over the real stack: the `sim_robot` console script (its own process, CycloneDDS on
+loopback, an isolated domain claimed by lock) and `policy_deploy_node` (real rclpy lifecycle node,
+autostarted, ``unitree_dds`` backend) running a pd-stand policy from the real exporter.
+
+Issue 6 §5: the node brings the simulated Go2 and G1 through WAIT_STATE -> ZERO_TORQUE -> RAMP ->
+HOLD -> POLICY (read from ~/safety_state) and the sim robot's ground truth says the robot stood for
+10 s of sim time; when the sim robot exits its LowState stops and the node damps within 3 control
+periods (+ one tick). Faults over DDS at the node: LowStates with a bad CRC are ignored and counted,
+a NaN in a valid LowState damps, a spec for another robot fails configure. Real time: ~15 s a robot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from trirl_ros.core.config import config_path
+from trirl_ros.core.export.onnx_export import export_policy
+from trirl_ros.core.export.policy_modules import make_policy, mean_action_graph
+from trirl_ros.core.export.run_dir import default_obs_spec
+from trirl_ros.core.robots.spec import load_robot_spec
+
+REPO = Path(__file__).resolve().parents[2]
+SIM_SECONDS = 10.0
+# Staleness tolerated by the standing runs. The shared 2-core CI box runs at load ~8: both the sim
+# robot process and the node's process were measured stalling > 60 ms (sim overruns; a spurious
+# "no new state for 3 control periods" in HOLD), so the 10 s runs allow 10 periods (200 ms). The
+# 3-period rule itself is checked below on a deliberate LowState stop.
+CI_STALE_PERIODS = 10
+EXPECTED = ["WAIT_STATE", "ZERO_TORQUE", "RAMP", "HOLD", "POLICY", "DAMPING"]
+
+
+def _require_cyclonedds():
+    try:
+        import cyclonedds.domain  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"cyclonedds Python binding not importable ({exc}): part of the set-up; run `make setup` "
+                    "(or just `make dds`)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory, robots_dir):
+    out = tmp_path_factory.mktemp("models")
+    paths = {}
+    for name in ("go2", "g1_29dof"):
+        robot = load_robot_spec(name)
+        obs = default_obs_spec(robot)
+        graph = mean_action_graph(make_policy("pd-stand", obs.dim(robot.num_joints), robot.num_joints, hidden=(16,)))
+        paths[name] = export_policy(graph.normalizer, graph.actor, robot, obs, out / f"{name}_stand.onnx",
+                                    n_verify=50).onnx_path
+    return paths
+
+
+@pytest.fixture
+def ros(ros_env):
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+
+    _require_cyclonedds()
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    nodes = []
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        yield context, executor, nodes
+    finally:
+        for node in nodes:  # lifecycle nodes: release the DDS backend first
+            if hasattr(node, "trigger_shutdown"):
+                try:
+                    node.trigger_shutdown()
+                except Exception:  # noqa: BLE001 -- already finalized
+                    pass
+        executor.shutdown(timeout_sec=2.0)
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        spinner.join(timeout=5.0)
+
+
+def _deploy_node(ros, domain, robot, policy, deploy_config):
+    from rclpy.parameter import Parameter
+
+    from trirl_ros.ros.deploy_node import PolicyDeployNode
+
+    context, executor, nodes = ros
+    params = {"robot": robot, "policy": str(policy), "backend": "unitree_dds", "dds_domain": domain,
+              "dds_interface": "lo", "deploy_config": str(deploy_config), "autostart": True,
+              "diagnostics_period": 0.2}
+    node = PolicyDeployNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    nodes.append(node)
+    executor.add_node(node)
+    return node
+
+
+def _drop(ros, node):
+    """Shut down and destroy a deploy node (its DDS backend closed) before the next one of that name."""
+    _, executor, nodes = ros
+    end = time.monotonic() + 5.0
+    while True:  # a failed configure may still be finishing its transition on the executor
+        try:
+            node.trigger_shutdown()
+            break
+        except Exception:  # noqa: BLE001 -- rclpy RCLError "transition not possible" while busy
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+    executor.remove_node(node)
+    nodes.remove(node)
+    node.destroy_node()
+
+
+def _state_probe(ros):
+    """(list of safety states received, list of diagnostics) from a probe node."""
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+    from std_msgs.msg import String
+
+    context, executor, nodes = ros
+    probe = rclpy.create_node("sim2sim_probe", context=context)
+    nodes.append(probe)
+    states, diags = [], []
+    latched = QoSProfile(depth=20, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    probe.create_subscription(String, "/policy_deploy_node/safety_state", lambda m: states.append(m.data), latched)
+    probe.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
+    executor.add_node(probe)
+    return states, diags
+
+
+def _deploy_config(tmp_path, **safety):
+    """config/deploy/sim2sim.yaml with ``safety`` keys replaced, written to ``tmp_path``."""
+    data = yaml.safe_load(Path(config_path("deploy", "sim2sim.yaml")).read_text())
+    data["safety"].update(safety)
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _wait(predicate, timeout, period=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(period)
+    return bool(predicate())
+
+
+def _sim_robot_cmd():
+    exe = shutil.which("sim_robot", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail(f"console script sim_robot not found next to {sys.executable}: run `make setup` "
+                    "(pip install -e . installs it)", pytrace=False)
+    return [exe]
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    """End the process group (SIGTERM, then SIGKILL) and return its output."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    return out
+
+
+def _summary(out: str) -> dict[str, float]:
+    lines = [line for line in out.splitlines() if line.startswith("sim_robot done:")]
+    assert lines, f"sim_robot printed no summary:\n{out}"
+    fields = lines[-1].split()[2:]
+    return {k: float(v) for k, v in zip(fields[::2], fields[1::2])}
+
+
+@pytest.mark.parametrize("name", ["go2", "g1_29dof"])
+def test_deploy_node_keeps_the_sim_robot_standing_10s_over_dds(name, ros, ros_env, dds_domain, policies, tmp_path):
+    robot = load_robot_spec(name)
+    env = dict(ros_env, PYTHONPATH=str(REPO) + os.pathsep + ros_env.get("PYTHONPATH", ""))
+    sim = subprocess.Popen(
+        _sim_robot_cmd() + ["--robot", name, "--loopback", "--domain", str(dds_domain),
+                            "--seconds", str(SIM_SECONDS), "--status-every", "0"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    out = None
+    try:
+        states, diags = _state_probe(ros)
+        node = _deploy_node(ros, dds_domain, name, policies[name],
+                            _deploy_config(tmp_path, stale_periods=CI_STALE_PERIODS))
+        assert _wait(lambda: "POLICY" in states, 40.0), f"states {states}; {node.last_error}"
+        try:  # the sim robot ends by itself after 10 s of sim time; its LowState stops
+            out, _ = sim.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"sim_robot did not finish {SIM_SECONDS} s of sim time within 40 s")
+        assert _wait(lambda: "DAMPING" in states, 5.0), states
+    finally:
+        if out is None:
+            print(_stop(sim))  # shown by pytest on failure
+    assert sim.returncode == 0, out
+
+    seen = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+    assert seen[seen.index("WAIT_STATE"):] == EXPECTED, seen
+    transitions = node.controller.fsm.transitions
+    assert [str(t.target) for t in transitions] == EXPECTED[1:]
+    period = node.controller.period
+    policy_t = transitions[3].time
+    damping = transitions[4]
+    assert "stale robot state" in damping.reason, damping
+    silence = damping.time - node.controller._last_rx  # LowState stopped when the sim exited
+    assert (CI_STALE_PERIODS - 0.5) * period <= silence <= (CI_STALE_PERIODS + 1) * period + 0.1, silence
+    print(f"{name}: POLICY at {policy_t - transitions[0].time:.3f} s after the first state; "
+          f"damping {silence * 1e3:.0f} ms after the last LowState")
+    assert damping.time - policy_t > SIM_SECONDS - 3.04 - 1.5  # the policy ran most of the 10 s
+
+    truth = _summary(out)
+    assert truth["t"] == pytest.approx(SIM_SECONDS, abs=0.01)
+    assert truth["fell"] == 0, out
+    assert truth["min_z"] > robot.fall_min_height and truth["max_tilt"] < 15.0, out
+    assert truth["cmds"] > 0.9 * SIM_SECONDS * 50 and truth["bad_crc"] == 0, out
+    assert diags and diags[-1].status[0].hardware_id == name
+
+
+def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(ros, dds_domain, policies,
+                                                                                 tmp_path):
+    from trirl_ros.core.deploy.backends.base import LowState
+    from trirl_ros.core.deploy.unitree import dds, idl, layouts as L
+    from trirl_ros.core.deploy.unitree.cdr import CdrCodec
+    from trirl_ros.core.deploy.unitree.messages import lowstate_to_record
+
+    # a spec for another robot: configure fails with the reason, no backend is opened
+    foreign = _deploy_node(ros, dds_domain, "g1_29dof", policies["go2"], config_path("deploy", "sim2sim.yaml"))
+    assert _wait(lambda: foreign.last_error, 10.0)
+    assert "policy spec does not match the robot" in foreign.last_error
+    assert "trained for robot 'go2', this robot is 'g1_29dof'" in foreign.last_error
+    assert foreign.backend is None
+    _drop(ros, foreign)
+
+    robot = load_robot_spec("go2")
+    states, diags = _state_probe(ros)
+    participant = dds.open_participant(dds.DdsConfig.loopback(dds_domain))
+    writer = dds.RawWriter(participant, dds.LOWSTATE_TOPIC, idl.GoLowState)
+    codec = CdrCodec(L.GO_LOWSTATE)
+    mode = {"value": "ok"}  # ok | bad_crc (every other state) | nan | off
+    stop = threading.Event()
+
+    def robot_loop():  # a 200 Hz robot: standing pose, upright IMU
+        tick = 0
+        while not stop.is_set():
+            if mode["value"] == "off":
+                time.sleep(0.005)
+                continue
+            tick += 1
+            st = LowState.zeros(20)
+            st.tick = tick
+            st.motor_q[robot.motor_indices] = robot.default_pos
+            st.imu_quat[:] = (1.0, 0.0, 0.0, 0.0)
+            corrupt = mode["value"] == "bad_crc" and tick % 2 == 0
+            if mode["value"] == "nan":
+                st.motor_q[4] = np.nan  # sealed with a valid CRC
+            rec = lowstate_to_record(st, "unitree_go")
+            if corrupt:
+                rec["motor_state"]["q"][4] = np.nan  # changed after sealing: CRC no longer matches
+            writer.write(codec.encode(rec))
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=robot_loop, daemon=True)
+    thread.start()
+    try:
+        # LowState stops -> damping after 3 control periods without a new state (+ the detecting tick)
+        node = _deploy_node(ros, dds_domain, "go2", policies["go2"],
+                            _deploy_config(tmp_path, zero_torque_s=1000.0, stale_periods=3))
+        assert _wait(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
+        mode["value"] = "off"
+        assert _wait(lambda: states[-1] == "DAMPING", 2.0), states
+        c = node.controller
+        assert "stale robot state" in c.fsm.transitions[-1].reason
+        silence = c.fsm.transitions[-1].time - c._last_rx
+        assert 2.5 * c.period <= silence <= 4 * c.period + 0.1, f"damping {silence * 1e3:.0f} ms after the last state"
+        print(f"stale: damping {silence * 1e3:.0f} ms after the last LowState (period {c.period * 1e3:.0f} ms)")
+        _drop(ros, node)
+
+        # bad CRC ignored and counted; NaN in a valid LowState -> damping (stale tolerance as above)
+        states.clear()
+        mode["value"] = "ok"
+        node = _deploy_node(ros, dds_domain, "go2", policies["go2"],
+                            _deploy_config(tmp_path, zero_torque_s=1000.0, stale_periods=CI_STALE_PERIODS))
+        assert _wait(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
+        mode["value"] = "bad_crc"
+        assert _wait(lambda: node.backend.crc_errors >= 50, 10.0), node.backend.crc_errors
+        assert states[-1] == "ZERO_TORQUE", states  # the NaN inside bad-CRC states never reached the FSM
+        assert node.crc_errors() >= 50
+        assert _wait(lambda: any(kv.key == "crc_errors" and int(kv.value) > 0
+                                 for d in diags[-3:] for kv in d.status[0].values), 5.0)
+        mode["value"] = "nan"
+        assert _wait(lambda: states[-1] == "DAMPING", 2.0), states
+        reason = node.controller.fsm.transitions[-1].reason
+        assert "non-finite motor_q" in reason, reason
+    finally:
+        stop.set()
+        thread.join(timeout=5.0)
+        dds.close_participant(participant)
