@@ -31,7 +31,7 @@ endif
 .PHONY: setup test demo clean-venv
 
 ## setup: create .venv and install torch (pinned), this package (editable) and ROS 2 wheels
-setup: $(STAMP) dds unitree_msgs_optional render-deps
+setup: $(STAMP) dds unitree_msgs render-deps
 
 $(STAMP): setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -78,13 +78,11 @@ dds: $(STAMP)
 
 ## unitree_msgs: build the unitree_hg / unitree_go ROS 2 message packages (LowCmd, LowState, ...)
 ## with cmake from the ROS wheels into .deps/unitree_msgs (about 3 min once; then instant).
-## `setup` builds them too; there a failed build only disables the unitree ROS backend (its test
-## skips and says why) instead of failing the whole setup.
-.PHONY: unitree_msgs unitree_msgs_optional
+## `setup` builds them too and fails when they do not build (verified on a clean clone: dds +
+## unitree_msgs build, `make setup` exits 0); their tests fail, never skip, without them.
+.PHONY: unitree_msgs
 unitree_msgs: $(STAMP)
 	bash tools/build_unitree_msgs.sh $(VPY)
-unitree_msgs_optional: $(STAMP)
-	-bash tools/build_unitree_msgs.sh $(VPY)
 
 ## render-deps: Mesa EGL from Debian so `trirl rollout --video` renders offscreen (MUJOCO_GL=egl).
 ## Idempotent: apt-get runs only when a probe render with EGL fails (apt-get update only if needed).

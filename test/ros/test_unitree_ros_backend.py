@@ -12,9 +12,9 @@ import pytest
 
 from trirl_ros.ros.unitree_msgs import available
 
-pytestmark = pytest.mark.skipif(
-    not (available("unitree_hg") and available("unitree_go")),
-    reason="unitree_hg/unitree_go ROS 2 messages not built: run `make unitree_msgs`")
+if not (available("unitree_hg") and available("unitree_go")):  # part of `make setup`: fail, never skip
+    pytest.fail("unitree_hg/unitree_go ROS 2 messages not built (.deps/unitree_msgs): run `make setup` "
+                "(or just `make unitree_msgs`)", pytrace=False)
 
 
 def wait_until(pred, timeout):
