@@ -162,6 +162,7 @@ class TrainerNode(Node):
         code = 1
         run = None
         try:
+            self._set_state("preparing")  # dataset import + env build take seconds
             if self.resuming:
                 run = TrainingRun.resume(self.run_dir)
             else:
