@@ -223,6 +223,7 @@ def test_deploy_node_keeps_the_sim_robot_standing_10s_over_dds(name, ros, ros_en
     assert damping.time - policy_t > SIM_SECONDS - 3.04 - 1.5  # the policy ran most of the 10 s
 
     truth = _summary(out)
+    print(next(line for line in out.splitlines() if line.startswith("sim_robot done:")))
     assert truth["t"] == pytest.approx(SIM_SECONDS, abs=0.01)
     assert truth["fell"] == 0, out
     assert truth["min_z"] > robot.fall_min_height and truth["max_tilt"] < 15.0, out
