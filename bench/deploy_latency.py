@@ -154,7 +154,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--robot", default="g1_29dof")
     p.add_argument("--seconds", type=float, default=4.0, help="per measured loop")
-    p.add_argument("--domain", type=int, default=200 + os.getpid() % 30)
+    p.add_argument("--domain", type=int, default=None,
+                   help="DDS domain (default: a free one claimed by lock from the tests' pool)")
     args = p.parse_args(argv)
 
     from trirl_ros.core.deploy.backends.unitree_dds import UnitreeDdsBackend
@@ -169,6 +170,11 @@ def main(argv=None) -> int:
     print(f"ort single-sample: p50 {pct(ort_ms, 50):.3f} ms  p99 {pct(ort_ms, 99):.3f} ms  "
           f"(target {TARGETS['ort']} ms, ratio {pct(ort_ms, 99) / TARGETS['ort']:.2f})")
 
+    if args.domain is None:  # 200 + pid % 30 used to land in the DDS test range
+        from trirl_ros.core.deploy.unitree.domains import claim_domain
+
+        claim = claim_domain()  # held until this process exits
+        args.domain = claim.domain
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     sim = subprocess.Popen([sys.executable, "-m", "trirl_ros.ros.sim_robot", "--robot", args.robot, "--loopback",
                             "--domain", str(args.domain), "--hold-seconds", "1e6", "--status-every", "0"],
