@@ -9,7 +9,6 @@ import sys
 import textwrap
 
 import numpy as np
-import pytest
 
 from trirl_ros.core.robots.spec import load_robot_spec
 

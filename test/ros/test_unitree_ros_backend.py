@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
 import pytest
 
 from trirl_ros.ros.unitree_msgs import available

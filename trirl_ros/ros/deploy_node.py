@@ -22,10 +22,8 @@ Services: ``~/start`` (advance ZERO_TORQUE -> RAMP / HOLD -> POLICY when not aut
 
 from __future__ import annotations
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
@@ -36,6 +34,7 @@ from trirl_ros.core.deploy.controller import DeployController
 from trirl_ros.core.deploy.safety import SafetyState
 from trirl_ros.core.deploy.sim2sim import load_policy
 from trirl_ros.core.robots.spec import load_robot_spec
+from trirl_ros.ros.node_main import run_node
 
 BACKENDS = ("mujoco", "ros_topics", "unitree_dds")
 
@@ -224,18 +223,8 @@ class PolicyDeployNode(LifecycleNode):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PolicyDeployNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    """Console-script entry point."""
+    return run_node(PolicyDeployNode, args)
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -10,12 +10,11 @@ Joint names/positions are in policy order; velocities and efforts are zero.
 
 from __future__ import annotations
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
 from trirl_ros.core.robots.spec import load_robot_spec
+from trirl_ros.ros.node_main import run_node
 
 
 class JointStateTalker(Node):
@@ -44,18 +43,8 @@ class JointStateTalker(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = JointStateTalker()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    """Console-script entry point."""
+    return run_node(JointStateTalker, args)
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from std_msgs.msg import String
@@ -36,6 +34,7 @@ from std_srvs.srv import Trigger
 from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.demos.kinematics import RobotKinematics
 from trirl_ros.core.demos.streams import JointNameMapper, align_streams
+from trirl_ros.ros.node_main import run_node
 
 POSE_TYPES = ("PoseStamped", "Odometry")
 
@@ -242,19 +241,8 @@ class MocapRecorder(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MocapRecorder()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.save_on_exit()
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    """Console-script entry point."""
+    return run_node(MocapRecorder, args, on_exit=MocapRecorder.save_on_exit)
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from trirl_ros.ros.node_main import run_node
 
 
 def message_class(msgtype: str):
@@ -121,21 +122,16 @@ class BagReplayer(Node):
         self._thread.join(timeout=2.0)
 
 
+def _spin_until_done(node: "BagReplayer") -> None:
+    """Spin until shutdown, or until the bag has played out when ``exit_when_done`` is set."""
+    while rclpy.ok() and not (node.done and node.exit_when_done):
+        rclpy.spin_once(node, timeout_sec=0.1)
+
+
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = BagReplayer()
-        while rclpy.ok() and not (node.done and node.exit_when_done):
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.stop()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    """Console-script entry point."""
+    return run_node(BagReplayer, args, spin=_spin_until_done, on_exit=BagReplayer.stop)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

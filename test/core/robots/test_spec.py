@@ -9,7 +9,7 @@ import pytest
 from trirl_ros.core.config import ConfigError, config_path, from_dict
 from trirl_ros.core.robots.models import (actuator_ids, default_qpos, joint_dof_adr, joint_qpos_adr,
                                           load_model)
-from trirl_ros.core.robots.spec import JointSpec, RobotSpec, load_robot_spec, robot_names
+from trirl_ros.core.robots.spec import JointSpec, load_robot_spec, robot_names
 
 
 def test_shipped_specs_load():
