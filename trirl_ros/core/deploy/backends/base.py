@@ -21,7 +21,7 @@ the deploy core from the receive time, so a backend must not re-stamp an old sta
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

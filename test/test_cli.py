@@ -1,0 +1,30 @@
+"""The `trirl` console script: every subcommand group registers and answers --help."""
+
+import subprocess
+import sys
+
+import pytest
+
+from trirl_ros.cli import COMMANDS, build_parser
+
+
+def test_every_group_registers():
+    parser = build_parser()
+    groups = next(a for a in parser._actions if a.dest == "command").choices
+    assert sorted(groups) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("group", sorted(COMMANDS))
+def test_group_help(group, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([group, "--help"])
+    assert exc.value.code == 0
+    assert group in capsys.readouterr().out
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    missing = tmp_path / "nope.npz"
+    proc = subprocess.run([sys.executable, "-m", "trirl_ros.cli", "demos", "info", str(missing)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "nope.npz" in proc.stderr and "Traceback" not in proc.stderr
