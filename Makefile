@@ -65,6 +65,7 @@ demo: setup
 		--set dataset.source=$(abspath $(DEMO_DIR))/g1_walk.npz --set $(DEMO_G1)
 	$(VENV)/bin/trirl sim2sim --robot go2 --policy $(DEMO_DIR)/go2_trot/policy.onnx --seconds 10
 	$(VENV)/bin/trirl plot $(DEMO_DIR)/go2_trot $(DEMO_DIR)/g1_walk
+	$(VENV)/bin/trirl rollout $(DEMO_DIR)/go2_trot --video $(DEMO_DIR)/go2_trot.mp4
 
 ## clean-venv: remove the virtual environment (the next `make setup` recreates it)
 clean-venv:
