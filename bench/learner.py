@@ -41,23 +41,32 @@ def fill(agent, g: torch.Generator) -> None:
         obs = nxt
 
 
-def time_algo(name: str, envs: int, iters: int, overrides: list[str]) -> list[float]:
+def build(name: str, envs: int, overrides: list[str]):
+    """Agent for ``name`` (TRIRL's buffer pre-filled to capacity) and its data generator."""
     seed_everything(0)
     cfg = with_overrides(load_algo_config(name), overrides)
     agent = make_agent(cfg, OBS, ACT, envs, seed=0)
-    g = torch.Generator().manual_seed(0)
-    expert = Transitions(torch.randn(20000, OBS, generator=g), torch.randn(20000, OBS, generator=g))
     if name == "trirl":
         buf = agent.learner.buffer
         while len(buf) < buf.capacity:
             buf.push(agent.learner.disc, 0.1, agent.learner.rfit)
-    times = []
-    for i in range(iters + 1):
-        fill(agent, g)
-        t0 = time.perf_counter()
-        agent.update(expert)
-        if i > 0:  # first iteration: warm-up (allocations, lazy init)
-            times.append(time.perf_counter() - t0)
+    return agent, torch.Generator().manual_seed(0)
+
+
+def time_interleaved(specs, envs: int, iters: int) -> list[list[float]]:
+    """Learner seconds per iteration for each (name, overrides) spec, measured in turns
+    (one iteration of each agent per round) so load changes on a shared machine hit all alike."""
+    g = torch.Generator().manual_seed(1)
+    expert = Transitions(torch.randn(20000, OBS, generator=g), torch.randn(20000, OBS, generator=g))
+    agents = [build(name, envs, ov) for name, ov in specs]
+    times = [[] for _ in specs]
+    for r in range(iters + 1):
+        for k, (agent, gen) in enumerate(agents):
+            fill(agent, gen)
+            t0 = time.perf_counter()
+            agent.update(expert)
+            if r > 0:  # round 0 is a warm-up (allocations, lazy init)
+                times[k].append(time.perf_counter() - t0)
     return times
 
 
@@ -75,10 +84,10 @@ def main() -> None:
     # (a) each algorithm with its own YAML (GAIL: 5 discriminator epochs, TRIRL: 30, as in C.5);
     # (b) equal batch AND equal discriminator epochs: what TRIRL itself adds (buffer of k
     #     discriminators, R_fit regression, TRPL projection)
-    runs = (("gail", "own config", []), ("trirl", "own config", []),
-            ("gail", f"disc.epochs={epochs}", [f"disc.epochs={epochs}"]))
-    for name, label, extra in runs:
-        t = time_algo(name, args.envs, args.iters, [*args.overrides, *extra])
+    specs = [("gail", "own config", []), ("trirl", "own config", []),
+             ("gail", f"disc.epochs={epochs}", [f"disc.epochs={epochs}"])]
+    times = time_interleaved([(n, [*args.overrides, *ov]) for n, _, ov in specs], args.envs, args.iters)
+    for (name, label, _), t in zip(specs, times):
         res[(name, label)] = statistics.median(t)
         print(f"{name:6s} ({label:14s}) learner s/iter: median {statistics.median(t):.3f} "
               f"(runs {', '.join(f'{x:.3f}' for x in t)})", flush=True)
