@@ -2,7 +2,7 @@
 
 The full train / retrain / transfer comparison is the benchmark ``bench/pointmaze.py``.
 Measured with this exact setting (seed 0, 100 iterations of 16 envs x 25 steps = 40k steps):
-score 0.875 (`trirl examples pointmaze --algo trirl --quick`, about 30 s on an idle 2-core CPU,
+score 0.814 (`trirl examples pointmaze --algo trirl --quick`, about 30 s on an idle 2-core CPU,
 3 min at load 10). The threshold sits below it and far above a random policy (score 0) and a
 policy that only pushes into the middle wall (score ~0.4, where PPO on the true reward stalls).
 """
