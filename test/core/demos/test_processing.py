@@ -7,7 +7,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from trirl_ros.core.demos import quat as Q
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.demos.processing import build_clip, expert_transitions, ground_correct, resample
 from trirl_ros.core.envs.obs_spec import ObsSpec, ObsTerm

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trirl_ros.core.demos import quat as Q
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset, DatasetError
 from trirl_ros.core.demos.streams import JointNameMapper
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from trirl_ros.core.demos import quat as Q
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset, DatasetError
 from trirl_ros.core.demos.kinematics import RobotKinematics
 

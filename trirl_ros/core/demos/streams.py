@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trirl_ros.core.demos import quat as Q
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset, DatasetError
 from trirl_ros.core.demos.kinematics import RobotKinematics
 from trirl_ros.core.demos.processing import build_clip

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.deploy.backends.base import LowState
 from trirl_ros.core.deploy.config import SafetyConfig
 from trirl_ros.core.robots.spec import RobotSpec
@@ -93,9 +94,7 @@ class SafetyFsm:
 
 def tilt_deg(quat_wxyz: np.ndarray) -> float:
     """Angle (deg) between the base z axis and world z for a w, x, y, z quaternion (4,)."""
-    w, x, y, z = np.asarray(quat_wxyz, dtype=np.float64) / np.linalg.norm(quat_wxyz)
-    cos = 1.0 - 2.0 * (x * x + y * y)
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(Q.tilt_cos(quat_wxyz))))))
 
 
 class FaultChecker:

@@ -22,6 +22,7 @@ import mujoco
 import numpy as np
 from mujoco import rollout as mj_rollout
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.envs.config import EnvConfig
 from trirl_ros.core.envs.obs_spec import ObsHistory, ObsSpec, RobotState, compute_frame, quat_rotate_inverse
 from trirl_ros.core.envs.pd import apply_pd_actuators
@@ -55,10 +56,7 @@ class LocomotionEnv:
         imu = site_id(m, robot.imu_site)
         if m.site_bodyid[imu] != body_id(m, robot.base_body):
             raise ValueError(f"{robot.name}: imu_site {robot.imu_site!r} is not on base body {robot.base_body!r}")
-        q = m.site_quat[imu]  # site frame relative to the base body
-        self._imu_rot = np.array([[1 - 2 * (q[2] ** 2 + q[3] ** 2), 2 * (q[1] * q[2] - q[0] * q[3]), 2 * (q[1] * q[3] + q[0] * q[2])],
-                                  [2 * (q[1] * q[2] + q[0] * q[3]), 1 - 2 * (q[1] ** 2 + q[3] ** 2), 2 * (q[2] * q[3] - q[0] * q[1])],
-                                  [2 * (q[1] * q[3] - q[0] * q[2]), 2 * (q[2] * q[3] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2)]])
+        self._imu_rot = Q.to_matrix(m.site_quat[imu])  # (3, 3) IMU site frame in the base body
         self.default_qpos = default_qpos(m, robot)  # (nq,)
         self.max_episode_steps = int(round(cfg.episode_length_s * robot.policy_hz))
         self._min_h = robot.fall_min_height if cfg.fall_min_height is None else cfg.fall_min_height
@@ -241,9 +239,7 @@ class LocomotionEnv:
         finite = np.isfinite(self._qpos).all(1) & np.isfinite(self._qvel).all(1)
         if not self.cfg.terminate_on_fall:
             return ~finite
-        norm2 = np.einsum("ij,ij->i", quat, quat)
-        cos_tilt = 1 - 2 * (quat[:, 1] ** 2 + quat[:, 2] ** 2) / np.where(norm2 > 0, norm2, 1)
-        return ~finite | (self._qpos[:, fa + 2] < self._min_h) | (cos_tilt < self._min_cos_tilt)
+        return ~finite | (self._qpos[:, fa + 2] < self._min_h) | (Q.tilt_cos(quat) < self._min_cos_tilt)
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Default pose + uniform noise for envs ``ids``."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.robots.spec import RobotSpec
 
 # name -> dimension (None = number of joints J)
@@ -111,27 +112,14 @@ class RobotState:
 
 
 def quat_rotate_inverse(quat: np.ndarray, vec: np.ndarray) -> np.ndarray:
-    """R(q)^T v for quat (N, 4) w, x, y, z and vec (N, 3) or (3,): world -> base. Returns (N, 3)."""
-    q = np.asarray(quat, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, u = q[:, :1], q[:, 1:]
-    v = np.broadcast_to(np.asarray(vec, dtype=np.float64), u.shape)
-    # R^T v = v (2w^2 - 1) - 2 w (u x v) + 2 u (u . v)   (cross product written out: np.cross is slow)
-    uxv = np.empty_like(u)
-    uxv[:, 0] = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
-    uxv[:, 1] = u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2]
-    uxv[:, 2] = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
-    return v * (2 * w * w - 1) - 2 * w * uxv + 2 * u * np.sum(u * v, axis=-1, keepdims=True)
+    """R(q)^T v for quat (N, 4) w, x, y, z (normalised here) and vec (N, 3) or (3,): world -> base.
+    Returns (N, 3)."""
+    return Q.rotate_inv(Q.normalize(quat), vec)
 
 
 def roll_pitch(quat: np.ndarray) -> np.ndarray:
     """(N, 2) roll, pitch (rad) of the ZYX Euler angles of quat (N, 4) w, x, y, z."""
-    q = np.asarray(quat, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = q.T
-    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
-    return np.stack([roll, pitch], axis=-1)
+    return Q.roll_pitch_yaw(quat)[..., :2]
 
 
 def _check(name: str, arr: np.ndarray, n: int, d: int) -> np.ndarray:

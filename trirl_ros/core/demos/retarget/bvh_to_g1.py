@@ -21,7 +21,7 @@ import logging
 import mujoco
 import numpy as np
 
-from trirl_ros.core.demos import quat as Q
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset, DatasetError
 from trirl_ros.core.demos.processing import build_clip, ground_correct
 from trirl_ros.core.demos.retarget.ik import DampedLeastSquaresIK, PointTask

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.deploy.backends.base import LowCmd, LowState
 from trirl_ros.core.deploy.unitree.layouts import (
     NUM_SLOTS, check_family, crc_ok, empty_lowcmd, empty_lowstate, seal)
@@ -92,8 +93,4 @@ def lowstate_to_record(state: LowState, family: str, *, mode_machine: int = 0,
 
 def quat_to_rpy(q: np.ndarray) -> np.ndarray:
     """(3,) roll, pitch, yaw [rad] (ZYX) of a w-first quaternion (4,)."""
-    w, x, y, z = (float(v) for v in q)
-    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
-    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-    return np.array([roll, pitch, yaw])
+    return Q.roll_pitch_yaw(q)

@@ -1,4 +1,7 @@
-"""Quaternion helpers (numpy, scalar-first w,x,y,z unless a name says xyzw).
+"""Quaternion helpers (numpy, scalar-first w,x,y,z unless a name says xyzw), shared by the demos
+pipeline, the env's observations (:mod:`trirl_ros.core.envs.obs_spec`), the env's fall check and the
+deploy side (safety tilt, LowState rpy), so every part of the stack uses one convention:
+``q`` is the orientation of a body in the world, ``v_world = R(q) @ v_body``.
 
 All functions are batched over leading dimensions: ``q`` has shape (..., 4).
 """
@@ -55,19 +58,43 @@ def from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(half)[..., None], np.sin(half)[..., None] * axis], axis=-1)
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b for (..., 3) arrays, written out (np.cross is slow on small batches)."""
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors v (..., 3) by unit quaternions q (..., 4) (body -> world)."""
-    q = np.asarray(q, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
-    w = q[..., :1]
-    u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4) (body -> world): R(q) v."""
+    return rotate_inv(conj(q), v)
 
 
 def rotate_inv(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate world vectors v (..., 3) into the frame q (..., 4) (world -> body)."""
-    return rotate(conj(q), v)
+    """Rotate world vectors v (..., 3) into the frame of unit quaternions q (..., 4) (world -> body):
+    R(q)^T v = v (2 w^2 - 1) - 2 w (u x v) + 2 u (u . v), u = (x, y, z)."""
+    q = np.asarray(q, dtype=np.float64)
+    w, u = q[..., :1], q[..., 1:]
+    v = np.broadcast_to(np.asarray(v, dtype=np.float64), np.broadcast_shapes(u.shape, np.shape(v)))
+    return v * (2 * w * w - 1) - 2 * w * _cross(u, v) + 2 * u * np.sum(u * v, axis=-1, keepdims=True)
+
+
+def roll_pitch_yaw(q: np.ndarray) -> np.ndarray:
+    """(..., 3) roll, pitch, yaw [rad] of the ZYX (yaw-pitch-roll) Euler angles of q (..., 4)
+    (normalised first)."""
+    w, x, y, z = np.moveaxis(normalize(q), -1, 0)
+    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
+    yaw_ = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return np.stack([roll, pitch, yaw_], axis=-1)
+
+
+def tilt_cos(q: np.ndarray) -> np.ndarray:
+    """(...,) cosine of the angle between the body z axis and world z, for q (..., 4) of any
+    non-zero norm: ``1 - 2 (x^2 + y^2) / |q|^2`` (1 upright, -1 upside down)."""
+    q = np.asarray(q, dtype=np.float64)
+    norm2 = np.sum(q * q, axis=-1)
+    return 1 - 2 * (q[..., 1] ** 2 + q[..., 2] ** 2) / np.where(norm2 > 0, norm2, 1)
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
