@@ -39,7 +39,8 @@ def short_ds(asap_ds, g1_kin):
 def _assert_failed_cleanly(rc, err, out_dir, pattern):
     import re
 
-    assert rc != 0
+    assert rc == 2, err  # the CLI's exit code for a library error (README: "exit code 2")
+    assert err.startswith("error: ") and "Traceback" not in err, err
     assert re.search(pattern, err), err
     assert [p.name for p in out_dir.iterdir()] == [], "no partial output may be left"
 
@@ -146,7 +147,8 @@ def test_to_bag_writes_a_bag_the_importer_reads(run, short_ds, tmp_path):
     src = short_ds.save(tmp_path / "d.npz")
     rc, text, err = run("demos", "to-bag", src, "-o", tmp_path / "bag", "--storage", "sqlite3",
                         "--pose-type", "Odometry")
-    assert rc == 0, err and "wrote" in text
+    assert rc == 0, err
+    assert f"wrote {tmp_path / 'bag'} (sqlite3): 40 frames" in text and "(Odometry)" in text
     rc, _, err = run("demos", "import", tmp_path / "bag", "--robot", "g1_29dof", "-o", tmp_path / "r.npz")
     assert rc == 0, err
     np.testing.assert_allclose(Dataset.load(tmp_path / "r.npz").qpos, short_ds.qpos, atol=1e-9)

@@ -23,7 +23,7 @@ def test_shipped_specs_load():
     assert go2.joint_names[:3] == ("FL_hip_joint", "FL_thigh_joint", "FL_calf_joint")
     assert g1.pos_limits.shape == (29, 2)
     assert g1.kp[3] == 300 and g1.kd[3] == 8 and g1.default_pos[3] == pytest.approx(0.3)  # raised, see YAML
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         g1.kp[0] = 1.0  # read-only arrays
 
 
