@@ -5,13 +5,14 @@
   folder FAILS the test with the guidance of :mod:`trirl_ros.core.robots.models` (never skips).
 - ``mocap_dir``: ``../shared/mocap``.
 - ``ros_env``: a unique ROS_DOMAIN_ID (1..101, claimed with a lock file so concurrent pytest
-  processes on this machine never share one) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST.
+  processes on this machine never share one; trirl_ros/core/deploy/unitree/domains.py, the same
+  lock pool code as the DDS domains 150..232) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST.
   Sets os.environ for the test and returns the env dict to pass to subprocesses.
+- ``other_ros_domain``: a second domain id from the same pool, held for the test.
 """
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import os
 import tempfile
@@ -55,34 +56,31 @@ def mocap_dir(shared_dir: Path) -> Path:
     return path
 
 
-def _claim_domain():
-    """Lock and return (domain_id, open lock file) for a ROS domain no other test process holds."""
-    _LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    start = (os.getpid() * 31 + next(_DOMAIN_COUNTER)) % 101
-    for k in range(101):
-        domain = 1 + (start + k) % 101
-        handle = open(_LOCK_DIR / f"{domain}.lock", "w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        return domain, handle
-    pytest.fail("all ROS domain ids 1..101 are held by other test processes")
+def _claim_ros_domain():
+    """A DomainClaim (lock file held) on a ROS domain id 1..101 no other test process holds; the
+    search start moves on with every claim so consecutive tests do not reuse one domain."""
+    from trirl_ros.core.deploy.unitree.domains import claim_domain
+
+    try:
+        return claim_domain(1, 101, _LOCK_DIR, start=os.getpid() * 31 + next(_DOMAIN_COUNTER))
+    except RuntimeError as exc:
+        pytest.fail(f"no free ROS domain for this test: {exc}")
 
 
 @pytest.fixture
 def ros_env(monkeypatch) -> dict[str, str]:
-    domain, handle = _claim_domain()
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(domain))
-    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    monkeypatch.delenv("ROS_STATIC_PEERS", raising=False)
-    env = dict(os.environ)
-    try:
-        yield env
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+    with _claim_ros_domain() as claim:
+        monkeypatch.setenv("ROS_DOMAIN_ID", str(claim.domain))
+        monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        monkeypatch.delenv("ROS_STATIC_PEERS", raising=False)
+        yield dict(os.environ)
+
+
+@pytest.fixture
+def other_ros_domain() -> int:
+    """A second ROS domain id (1..101), held for the test like ros_env's: for isolation checks."""
+    with _claim_ros_domain() as claim:
+        yield claim.domain
 
 
 @pytest.fixture(scope="session")

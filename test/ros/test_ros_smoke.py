@@ -38,24 +38,33 @@ def _talker_cmd():
     return prefix + ["--ros-args", "-p", "robot:=g1_23dof", "-p", "topic:=smoke_joint_states", "-p", "rate_hz:=20.0"]
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate a node process (kill it after 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _listen(env, repo_dir, seconds):
+    return subprocess.run([sys.executable, "-c", LISTENER, str(seconds)], env=env, cwd=repo_dir,
+                          capture_output=True, text=True, timeout=seconds + 30)
+
+
 def test_joint_state_between_two_processes(ros_env, repo_dir, tmp_path):
     assert ros_env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     assert 1 <= int(ros_env["ROS_DOMAIN_ID"]) <= 101
     log = open(tmp_path / "talker.log", "w")
     talker = subprocess.Popen(_talker_cmd(), env=ros_env, cwd=repo_dir, stdout=log, stderr=subprocess.STDOUT)
     try:
-        listener = subprocess.run([sys.executable, "-c", LISTENER, "30"], env=ros_env, cwd=repo_dir,
-                                  capture_output=True, text=True, timeout=60)
+        listener = _listen(ros_env, repo_dir, 30)
         assert listener.returncode == 0, (f"no JointState received within 30 s\nlistener: {listener.stderr}\n"
                                           f"talker: {(tmp_path / 'talker.log').read_text()}")
         msg = json.loads(listener.stdout.strip().splitlines()[-1])
     finally:
-        talker.terminate()
-        try:
-            talker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            talker.kill()
-            talker.wait()
+        _stop(talker)
         log.close()
     spec = load_robot_spec("g1_23dof")
     assert msg["name"] == list(spec.joint_names) and msg["frame"] == "pelvis"
@@ -63,19 +72,18 @@ def test_joint_state_between_two_processes(ros_env, repo_dir, tmp_path):
     assert talker.returncode is not None
 
 
-def test_other_domain_does_not_hear_it(ros_env, repo_dir, tmp_path):
-    """Isolation: a listener on a different domain id receives nothing."""
-    other = dict(ros_env, ROS_DOMAIN_ID=str(int(ros_env["ROS_DOMAIN_ID"]) % 101 + 102))  # 102..202, outside the pool
-    talker = subprocess.Popen(_talker_cmd(), env=ros_env, cwd=repo_dir, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+def test_other_domain_does_not_hear_it(ros_env, other_ros_domain, repo_dir, tmp_path):
+    """Isolation: a listener on another (claimed) domain id receives nothing while a listener on the
+    talker's domain, started afterwards, does (so the silence is isolation, not a dead talker)."""
+    other = dict(ros_env, ROS_DOMAIN_ID=str(other_ros_domain))
+    assert other_ros_domain != int(ros_env["ROS_DOMAIN_ID"])
+    log = open(tmp_path / "talker.log", "w")
+    talker = subprocess.Popen(_talker_cmd(), env=ros_env, cwd=repo_dir, stdout=log, stderr=subprocess.STDOUT)
     try:
-        listener = subprocess.run([sys.executable, "-c", LISTENER, "4"], env=other, cwd=repo_dir,
-                                  capture_output=True, text=True, timeout=60)
+        elsewhere = _listen(other, repo_dir, 4)
+        same = _listen(ros_env, repo_dir, 30)
     finally:
-        talker.terminate()
-        try:
-            talker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            talker.kill()
-            talker.wait()
-    assert listener.returncode == 3, listener.stdout + listener.stderr
+        _stop(talker)
+        log.close()
+    assert elsewhere.returncode == 3, elsewhere.stdout + elsewhere.stderr
+    assert same.returncode == 0, f"talker not heard on its own domain\n{(tmp_path / 'talker.log').read_text()}"

@@ -36,12 +36,14 @@ class DomainClaim:
         self.release()
 
 
-def claim_domain(first: int = FIRST, last: int = LAST, lock_dir: Path = LOCK_DIR) -> DomainClaim:
-    """Lock the first free domain in ``first..last`` (search starts at a pid-dependent offset);
-    RuntimeError when every one is held."""
+def claim_domain(first: int = FIRST, last: int = LAST, lock_dir: Path = LOCK_DIR,
+                 start: int | None = None) -> DomainClaim:
+    """Lock the first free domain in ``first..last``, searching from offset ``start`` (default
+    pid-dependent; any integer, taken modulo the pool size); RuntimeError when every one is held.
+    The ROS 2 test fixtures (test/conftest.py) claim their ROS_DOMAIN_IDs 1..101 with it too."""
     lock_dir.mkdir(parents=True, exist_ok=True)
     span = last - first + 1
-    start = os.getpid() % span
+    start = os.getpid() % span if start is None else start % span
     for k in range(span):
         domain = first + (start + k) % span
         handle = open(lock_dir / f"{domain}.lock", "w")
@@ -51,4 +53,4 @@ def claim_domain(first: int = FIRST, last: int = LAST, lock_dir: Path = LOCK_DIR
             handle.close()
             continue
         return DomainClaim(domain, handle)
-    raise RuntimeError(f"all DDS domains {first}..{last} are held by other processes ({lock_dir})")
+    raise RuntimeError(f"all domain ids {first}..{last} are held by other processes ({lock_dir})")
