@@ -3,9 +3,6 @@ state and diagnostics published, operator stop over the service, spec mismatch r
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 import yaml
 
@@ -13,6 +10,8 @@ from trirl_ros.core.export.onnx_export import export_policy
 from trirl_ros.core.export.policy_modules import make_policy, mean_action_graph
 from trirl_ros.core.export.run_dir import default_obs_spec
 from trirl_ros.core.robots.spec import load_robot_spec
+
+from .conftest import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -22,27 +21,6 @@ def go2_policy(tmp_path_factory):
     graph = mean_action_graph(make_policy("pd-stand", obs.dim(12), 12, hidden=(16,)))
     path = tmp_path_factory.mktemp("models") / "go2_stand.onnx"
     return export_policy(graph.normalizer, graph.actor, robot, obs, path, n_verify=50).onnx_path
-
-
-@pytest.fixture
-def ros(ros_env):
-    import rclpy
-    from rclpy.executors import MultiThreadedExecutor
-
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
-    nodes = []
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
-        yield context, executor, nodes
-    finally:
-        executor.shutdown(timeout_sec=2.0)
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
-        spinner.join(timeout=5.0)
 
 
 def _node(ros, tmp_path, **params):
@@ -60,15 +38,6 @@ def _node(ros, tmp_path, **params):
     nodes.append(node)
     executor.add_node(node)
     return node
-
-
-def _wait(predicate, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_configure_activate_run_and_stop(ros, tmp_path, go2_policy, robots_dir):
@@ -93,17 +62,17 @@ def test_configure_activate_run_and_stop(ros, tmp_path, go2_policy, robots_dir):
 
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    assert _wait(lambda: "POLICY" in states, 15.0), states
+    assert wait_until(lambda: "POLICY" in states, 15.0), states
     seen = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
     assert seen[-4:] == ["ZERO_TORQUE", "RAMP", "HOLD", "POLICY"], seen
-    assert _wait(lambda: len(diags) > 0, 5.0)
+    assert wait_until(lambda: len(diags) > 0, 5.0)
     assert diags[-1].status[0].hardware_id == "go2"
     assert node.backend.base_position()[2] > 0.2  # still standing
 
     assert stop.wait_for_service(timeout_sec=5.0)
     future = stop.call_async(Trigger.Request())
-    assert _wait(future.done, 5.0) and future.result().success
-    assert _wait(lambda: states[-1] == "DAMPING", 2.0), states
+    assert wait_until(future.done, 5.0) and future.result().success
+    assert wait_until(lambda: states[-1] == "DAMPING", 2.0), states
     assert "operator stop" in node.controller.fsm.transitions[-1].reason
     assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
     assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS

@@ -30,6 +30,8 @@ from trirl_ros.core.export.policy_modules import make_policy, mean_action_graph
 from trirl_ros.core.export.run_dir import default_obs_spec
 from trirl_ros.core.robots.spec import load_robot_spec
 
+from .conftest import wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 SIM_SECONDS = 10.0
 # Staleness tolerated by the standing runs. The shared 2-core CI box runs at load ~8: both the sim
@@ -61,32 +63,9 @@ def policies(tmp_path_factory, robots_dir):
     return paths
 
 
-@pytest.fixture
-def ros(ros_env):
-    import rclpy
-    from rclpy.executors import MultiThreadedExecutor
-
+@pytest.fixture(autouse=True)
+def _cyclonedds():
     _require_cyclonedds()
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
-    nodes = []
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
-        yield context, executor, nodes
-    finally:
-        for node in nodes:  # lifecycle nodes: release the DDS backend first
-            if hasattr(node, "trigger_shutdown"):
-                try:
-                    node.trigger_shutdown()
-                except Exception:  # noqa: BLE001 -- already finalized
-                    pass
-        executor.shutdown(timeout_sec=2.0)
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
-        spinner.join(timeout=5.0)
 
 
 def _deploy_node(ros, domain, robot, policy, deploy_config):
@@ -148,15 +127,6 @@ def _deploy_config(tmp_path, **safety):
     return path
 
 
-def _wait(predicate, timeout, period=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(period)
-    return bool(predicate())
-
-
 def _sim_robot_cmd():
     exe = shutil.which("sim_robot", path=str(Path(sys.executable).parent))
     if exe is None:
@@ -197,12 +167,12 @@ def test_deploy_node_keeps_the_sim_robot_standing_10s_over_dds(name, ros, ros_en
         states, diags = _state_probe(ros)
         node = _deploy_node(ros, dds_domain, name, policies[name],
                             _deploy_config(tmp_path, stale_periods=CI_STALE_PERIODS))
-        assert _wait(lambda: "POLICY" in states, 40.0), f"states {states}; {node.last_error}"
+        assert wait_until(lambda: "POLICY" in states, 40.0), f"states {states}; {node.last_error}"
         try:  # the sim robot ends by itself after 10 s of sim time; its LowState stops
             out, _ = sim.communicate(timeout=40)
         except subprocess.TimeoutExpired:
             pytest.fail(f"sim_robot did not finish {SIM_SECONDS} s of sim time within 40 s")
-        assert _wait(lambda: "DAMPING" in states, 5.0), states
+        assert wait_until(lambda: "DAMPING" in states, 5.0), states
     finally:
         if out is None:
             print(_stop(sim))  # shown by pytest on failure
@@ -240,7 +210,7 @@ def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(r
 
     # a spec for another robot: configure fails with the reason, no backend is opened
     foreign = _deploy_node(ros, dds_domain, "g1_29dof", policies["go2"], config_path("deploy", "sim2sim.yaml"))
-    assert _wait(lambda: foreign.last_error, 10.0)
+    assert wait_until(lambda: foreign.last_error, 10.0)
     assert "policy spec does not match the robot" in foreign.last_error
     assert "trained for robot 'go2', this robot is 'g1_29dof'" in foreign.last_error
     assert foreign.backend is None
@@ -280,9 +250,9 @@ def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(r
         # LowState stops -> damping after 3 control periods without a new state (+ the detecting tick)
         node = _deploy_node(ros, dds_domain, "go2", policies["go2"],
                             _deploy_config(tmp_path, zero_torque_s=1000.0, stale_periods=3))
-        assert _wait(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
+        assert wait_until(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
         mode["value"] = "off"
-        assert _wait(lambda: states[-1] == "DAMPING", 2.0), states
+        assert wait_until(lambda: states[-1] == "DAMPING", 2.0), states
         c = node.controller
         assert "stale robot state" in c.fsm.transitions[-1].reason
         silence = c.fsm.transitions[-1].time - c._last_rx
@@ -295,15 +265,15 @@ def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(r
         mode["value"] = "ok"
         node = _deploy_node(ros, dds_domain, "go2", policies["go2"],
                             _deploy_config(tmp_path, zero_torque_s=1000.0, stale_periods=CI_STALE_PERIODS))
-        assert _wait(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
+        assert wait_until(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
         mode["value"] = "bad_crc"
-        assert _wait(lambda: node.backend.crc_errors >= 50, 10.0), node.backend.crc_errors
+        assert wait_until(lambda: node.backend.crc_errors >= 50, 10.0), node.backend.crc_errors
         assert states[-1] == "ZERO_TORQUE", states  # the NaN inside bad-CRC states never reached the FSM
         assert node.crc_errors() >= 50
-        assert _wait(lambda: any(kv.key == "crc_errors" and int(kv.value) > 0
+        assert wait_until(lambda: any(kv.key == "crc_errors" and int(kv.value) > 0
                                  for d in diags[-3:] for kv in d.status[0].values), 5.0)
         mode["value"] = "nan"
-        assert _wait(lambda: states[-1] == "DAMPING", 2.0), states
+        assert wait_until(lambda: states[-1] == "DAMPING", 2.0), states
         reason = node.controller.fsm.transitions[-1].reason
         assert "non-finite motor_q" in reason, reason
     finally:

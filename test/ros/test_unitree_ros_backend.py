@@ -5,24 +5,16 @@ subscribes LowCmd)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from trirl_ros.ros.unitree_msgs import available
 
+from .conftest import wait_until
+
 if not (available("unitree_hg") and available("unitree_go")):  # part of `make setup`: fail, never skip
     pytest.fail("unitree_hg/unitree_go ROS 2 messages not built (.deps/unitree_msgs): run `make setup` "
                 "(or just `make unitree_msgs`)", pytrace=False)
-
-
-def wait_until(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return bool(pred())
 
 
 def test_message_conversion_round_trip_is_exact():
@@ -81,17 +73,17 @@ def test_backend_over_ros_topics(ros_env, family):
             record_to_msg(rec, msg)
             state_pub.publish(msg)
 
-        assert wait_until(lambda: (publish(1), backend.states_received >= 1)[1], 15.0), "no LowState received"
+        assert wait_until(lambda: (publish(1), backend.states_received >= 1)[1], 15.0, period=0.01), "no LowState received"
         state, _ = backend.latest_state()
         assert state.tick == 1 and state.motor_q[1] == pytest.approx(0.25) and state.crc_ok
         publish(2, corrupt=True)
-        assert wait_until(lambda: backend.crc_errors == 1, 5.0)
+        assert wait_until(lambda: backend.crc_errors == 1, 5.0, period=0.01)
         assert backend.latest_state()[0].tick == 1  # the corrupt state did not replace it
 
         cmd = LowCmd.zeros(slots)
         cmd.q[5], cmd.kp[5], cmd.kd[5] = 0.7, 40.0, 1.0
         backend.send(cmd)
-        assert wait_until(lambda: len(received) >= 1, 10.0), "LowCmd not received by the robot node"
+        assert wait_until(lambda: len(received) >= 1, 10.0, period=0.01), "LowCmd not received by the robot node"
         rec = msg_to_record(received[-1], L.LOWCMD_DTYPES[family])
         assert L.crc_ok(rec), "LowCmd arrived with a wrong CRC"
         assert float(rec["motor_cmd"]["q"][5]) == pytest.approx(0.7) and float(rec["motor_cmd"]["kp"][5]) == 40.0
