@@ -52,7 +52,8 @@ def run(args) -> int:
         robot, obs, policy, fingerprint = loaded.robot, loaded.obs, loaded.policy, loaded.fingerprint
     graph = mean_action_graph(policy)
     result = export_policy(graph.normalizer, graph.actor, robot, obs, args.output,
-                           fingerprint=fingerprint, seed=args.seed, tol=args.tol)
+                           fingerprint=fingerprint, seed=args.seed, tol=args.tol,
+                           action_clip=None if args.untrained else loaded.action_clip)
     print(f"wrote {result.onnx_path} and {result.spec_path}")
     print(f"robot {robot.name} obs {result.spec.obs_dim} action {result.spec.num_joints} "
           f"opset {result.spec.opset} control_hz {result.spec.control_hz:g}")

@@ -97,6 +97,22 @@ def test_export_from_a_run_folder(tmp_path, go2):
     x = torch.randn(7, obs.dim(12))
     with torch.no_grad():
         np.testing.assert_allclose(mean_action_graph(loaded.policy)(x), mean_action_graph(policy)(x))
+    assert loaded.action_clip is None
+
+    # a run whose env clipped actions exports a spec that clips them the same way on deploy
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**cfg, "env": {"action_clip": 2.5}}))
+    clipped = load_run(run)
+    assert clipped.action_clip == 2.5
+    graph = mean_action_graph(clipped.policy)
+    res = export_policy(graph.normalizer, graph.actor, clipped.robot, clipped.obs,
+                        tmp_path / "clipped.onnx", action_clip=clipped.action_clip, n_verify=50)
+    assert load_policy_spec(res.spec_path).action_clip == 2.5
+    (run / "config.yaml").write_text(yaml.safe_dump({**cfg, "env": {"action_clip": -1}}))
+    with pytest.raises(RunDirError, match="action_clip must be a positive number"):
+        load_run(run)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+
     (run / "checkpoints" / "latest.pt").unlink()
     with pytest.raises(RunDirError, match="missing checkpoints/latest.pt"):
         load_run(run)

@@ -165,8 +165,9 @@ def spec_path_for(onnx_path: str | Path) -> Path:
 
 
 def spec_from_robot(robot: RobotSpec, obs: ObsSpec, *, opset: int | None = None,
-                    fingerprint: str = "") -> PolicySpec:
-    """The spec of a policy trained on ``robot`` in its own (policy) joint order with its gains."""
+                    fingerprint: str = "", action_clip: float | None = None) -> PolicySpec:
+    """The spec of a policy trained on ``robot`` in its own (policy) joint order with its gains;
+    ``action_clip``: the training env's clip of the raw action, applied the same way on deploy."""
     return PolicySpec(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
@@ -178,6 +179,7 @@ def spec_from_robot(robot: RobotSpec, obs: ObsSpec, *, opset: int | None = None,
         control_hz=float(robot.policy_hz),
         opset=opset,
         fingerprint=fingerprint,
+        action_clip=action_clip,
     )
 
 

@@ -52,6 +52,7 @@ class ExportResult:
 
 def export_policy(normalizer: nn.Module, actor: nn.Module, robot: RobotSpec, obs: ObsSpec,
                   out_path: str | Path, *, fingerprint: str = "", spec: PolicySpec | None = None,
+                  action_clip: float | None = None,
                   opset: int = OPSET, n_verify: int = DEFAULT_N_VERIFY, tol: float = DEFAULT_TOL,
                   seed: int = 0, graph_hook: Callable | None = None) -> ExportResult:
     """Export ``actor(normalizer(obs))`` to ``out_path`` (.onnx) and its spec beside it (.yaml).
@@ -61,6 +62,8 @@ def export_policy(normalizer: nn.Module, actor: nn.Module, robot: RobotSpec, obs
         robot / obs: the robot and observation spec the policy was trained with; D must equal
             ``obs.dim(J)`` and A must equal J.
         fingerprint: training-run identification written into the spec.
+        action_clip: the training env's symmetric clip of the raw action (None: none), written
+            into the spec so the deploy side clips exactly as the env did.
         spec: a ready PolicySpec (third-party joint order/gains); default: built from ``robot``.
         opset: pinned ONNX opset. n_verify / tol: verification sample count and max abs diff.
         seed: seed of the verification observations.
@@ -76,7 +79,7 @@ def export_policy(normalizer: nn.Module, actor: nn.Module, robot: RobotSpec, obs
     if out_path.suffix != ".onnx":
         raise ValueError(f"output file must end in .onnx, got {out_path}")
     if spec is None:
-        spec = spec_from_robot(robot, obs, opset=opset, fingerprint=fingerprint)
+        spec = spec_from_robot(robot, obs, opset=opset, fingerprint=fingerprint, action_clip=action_clip)
     else:
         spec.check_robot(robot)
     if spec.opset != opset:

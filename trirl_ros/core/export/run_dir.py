@@ -48,6 +48,7 @@ class LoadedRun:
     robot: RobotSpec
     obs: ObsSpec
     fingerprint: str
+    action_clip: float | None = None  # env.action_clip of the run: the deploy side must clip alike
 
 
 def default_obs_spec(robot: RobotSpec) -> ObsSpec:
@@ -130,4 +131,8 @@ def load_run(run_dir: str | Path) -> LoadedRun:
                    f"config_sha256={_sha(cfg_path)}" + (f" step={int(step)}" if step is not None else ""))
     log.info("loaded run %s: %s, obs %d -> action %d, hidden %s", run_dir, robot.name, obs_dim, act_dim,
              list(hidden))
-    return LoadedRun(policy.eval(), robot, obs, fingerprint)
+    action_clip = _get(cfg, "env.action_clip", "action_clip")
+    if action_clip is not None and not (isinstance(action_clip, (int, float)) and action_clip > 0):
+        raise RunDirError(f"{cfg_path}: env.action_clip must be a positive number or null, got {action_clip!r}")
+    return LoadedRun(policy.eval(), robot, obs, fingerprint,
+                     None if action_clip is None else float(action_clip))

@@ -283,7 +283,8 @@ class TrainingRun:
         loaded = load_run(self.run_dir)
         graph = mean_action_graph(loaded.policy)
         res = export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, self.run_dir / "policy.onnx",
-                            fingerprint=loaded.fingerprint, seed=self.cfg.seed)
+                            fingerprint=loaded.fingerprint, seed=self.cfg.seed,
+                            action_clip=loaded.action_clip)
         log.info("exported %s (max abs diff vs torch %.2g)", res.onnx_path, res.max_abs_diff)
         return res.onnx_path
 
