@@ -46,7 +46,7 @@ def test_every_algorithm_runs_and_namespaces_metrics(algo, expert):
 
 @pytest.mark.parametrize("variant", ["max_eta", "tr_loss", "retrospective_eta"])
 def test_trirl_variants_fill_buffer_and_report_eta(variant, expert):
-    agent, _, hist = run("trirl", expert, 4, [f"trirl.variant={variant}"])
+    agent, _, hist = run("trirl", expert, 4, [f"trirl.variant={variant}", "trirl.epsilon=0.5"])
     assert len(agent.learner.buffer) == 3  # capacity 3 after 4 iterations
     assert hist[-1]["tr/eta"] >= 0.0
     step = hist[-1]["tr/step"]
