@@ -38,7 +38,8 @@ def run_sim2sim_dds(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfi
         backend = UnitreeDdsBackend.from_spec(robot, config)
         controller = DeployController(robot, spec, policy, cfg)
         sim.start(seconds + 1.0)
-        timer = DeadlineTimer(controller.period, clock=backend.now)
+        # real time: yield the last millisecond instead of sleeping it (OS sleeps overshoot ~0.5 ms)
+        timer = DeadlineTimer(controller.period, clock=backend.now, spin=1e-3)
         end = backend.now() + seconds
         while backend.now() < end:
             now = backend.now()
