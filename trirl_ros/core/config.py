@@ -121,15 +121,21 @@ def from_dict(cls: type[T], data: dict, where: str = "") -> T:
         raise ConfigError(f"{where or cls.__name__}: {exc}") from exc
 
 
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """``yaml.safe_load`` of ``path``; a missing file or invalid YAML raises ConfigError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
 def load_yaml(path: str | Path, cls: type[T]) -> T:
     """Load ``path`` with ``yaml.safe_load`` and build ``cls`` from it; errors name the file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    data = read_yaml(path)
     try:
         return from_dict(cls, data if data is not None else {}, "")
     except ConfigError as exc:

@@ -29,7 +29,8 @@ from typing import Any, Literal
 import yaml
 
 from trirl_ros.core.algo.hparams import ALGORITHMS, AlgoConfig
-from trirl_ros.core.config import ConfigError, config_path, from_dict, package_root, to_dict, with_overrides
+from trirl_ros.core.config import (ConfigError, config_path, from_dict, package_root, read_yaml, to_dict,
+                                    with_overrides)
 from trirl_ros.core.envs.config import EnvConfig
 from trirl_ros.core.envs.obs_spec import TERM_DIMS
 
@@ -154,9 +155,7 @@ def _algo_base_dict(name: str) -> dict:
         if name not in ALGORITHMS:
             raise ConfigError(f"algo_base: unknown algorithm {name!r}; expected one of {list(ALGORITHMS)}")
         p = config_path("algo", f"{name}.yaml")
-    if not p.is_file():
-        raise ConfigError(f"algo_base: algorithm config file not found: {p}")
-    return yaml.safe_load(p.read_text()) or {}
+    return read_yaml(p, "algo_base: algorithm config file") or {}
 
 
 def resolve_task_dict(raw: dict, preset: str | None = None, where: str = "task") -> dict:
@@ -202,12 +201,7 @@ def load_task_config(path: str | Path, overrides: list[str] | tuple[str, ...] = 
     (in the file or the overrides) raise ConfigError naming them.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"task config not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    raw = read_yaml(path, "task config")
     preset, rest = None, []
     for item in overrides:
         key = item.split("=", 1)[0].strip()
