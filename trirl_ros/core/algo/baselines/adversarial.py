@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from trirl_ros.core.algo.discriminator import (
-    Discriminator, TransitionNet, accuracy_metrics, train_classifier,
+    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, train_classifier,
 )
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
@@ -118,10 +118,7 @@ class AIRLReward(RewardLearner):
                 le, la = self._logit(e), self._logit(a)
                 loss = F.softplus(-le).mean() + F.softplus(la).mean()
                 if dc.grad_penalty > 0:
-                    feats = self.g.features(e.obs, e.next_obs, e.action, e.obs_absorbing,
-                                            e.next_absorbing).detach().requires_grad_(True)
-                    (grad,) = torch.autograd.grad(self.g.head(feats).sum(), feats, create_graph=True)
-                    gp = grad.square().sum(-1).mean()
+                    gp = gradient_penalty(self.g, e)
                 self.opt.zero_grad(set_to_none=True)
                 (loss + dc.grad_penalty * gp).backward()
                 self.opt.step()

@@ -18,7 +18,7 @@ import copy
 
 import torch
 
-from trirl_ros.core.algo.discriminator import TransitionNet
+from trirl_ros.core.algo.discriminator import TransitionNet, gradient_penalty
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
 from trirl_ros.core.algo.transitions import Transitions
@@ -54,10 +54,7 @@ class MLIRLReward(RewardLearner):
                 loss = bc.horizon_scale * (ra.mean() - re_.mean())
                 total = loss + bc.reward_l2 * 0.5 * (ra.square().mean() + re_.square().mean())
                 if dc.grad_penalty > 0:
-                    feats = self.net.features(e.obs, e.next_obs, e.action, e.obs_absorbing,
-                                              e.next_absorbing).detach().requires_grad_(True)
-                    (g,) = torch.autograd.grad(self.net.head(feats).sum(), feats, create_graph=True)
-                    total = total + dc.grad_penalty * g.square().sum(-1).mean()
+                    total = total + dc.grad_penalty * gradient_penalty(self.net, e)
                 if old is not None:
                     with torch.no_grad():
                         r_old = old.on(a)
