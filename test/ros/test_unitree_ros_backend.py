@@ -20,7 +20,7 @@ if not (available("unitree_hg") and available("unitree_go")):  # part of `make s
 def test_message_conversion_round_trip_is_exact():
     from trirl_ros.core.deploy.unitree import layouts as L
     from trirl_ros.ros.unitree_msgs import import_msgs
-    from trirl_ros.ros.unitree_ros_backend import msg_to_record, record_to_msg
+    from trirl_ros.ros.unitree_ros_backend import record_to_msg
 
     for family in L.FAMILIES:
         msgs = import_msgs(family)
@@ -28,7 +28,7 @@ def test_message_conversion_round_trip_is_exact():
             rec = L.random_record(dtype, seed=3)
             msg = msg_type()
             record_to_msg(rec, msg)
-            assert msg_to_record(msg, dtype).tobytes() == rec.tobytes(), f"{family} {msg_type.__name__}"
+            assert L.record_from_fields(msg, dtype).tobytes() == rec.tobytes(), f"{family} {msg_type.__name__}"
     assert len(import_msgs("unitree_hg").LowCmd().motor_cmd) == 35
     assert len(import_msgs("unitree_go").LowState().motor_state) == 20
 
@@ -43,7 +43,7 @@ def test_backend_over_ros_topics(ros_env, family):
     from trirl_ros.core.deploy.unitree import layouts as L
     from trirl_ros.core.deploy.unitree.messages import lowstate_to_record
     from trirl_ros.ros.unitree_msgs import import_msgs
-    from trirl_ros.ros.unitree_ros_backend import UnitreeRosBackend, msg_to_record, record_to_msg
+    from trirl_ros.ros.unitree_ros_backend import UnitreeRosBackend, record_to_msg
 
     msgs = import_msgs(family)
     slots = L.NUM_SLOTS[family]
@@ -84,7 +84,7 @@ def test_backend_over_ros_topics(ros_env, family):
         cmd.q[5], cmd.kp[5], cmd.kd[5] = 0.7, 40.0, 1.0
         backend.send(cmd)
         assert wait_until(lambda: len(received) >= 1, 10.0, period=0.01), "LowCmd not received by the robot node"
-        rec = msg_to_record(received[-1], L.LOWCMD_DTYPES[family])
+        rec = L.record_from_fields(received[-1], L.LOWCMD_DTYPES[family])
         assert L.crc_ok(rec), "LowCmd arrived with a wrong CRC"
         assert float(rec["motor_cmd"]["q"][5]) == pytest.approx(0.7) and float(rec["motor_cmd"]["kp"][5]) == 40.0
         if family == "unitree_hg":

@@ -20,34 +20,12 @@ import numpy as np
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from trirl_ros.core.deploy.backends.base import LowCmd, LowState, RobotBackend
-from trirl_ros.core.deploy.unitree.layouts import LOWSTATE_DTYPES, NUM_SLOTS, check_family, empty_lowcmd
+from trirl_ros.core.deploy.unitree.layouts import (LOWSTATE_DTYPES, NUM_SLOTS, check_family, empty_lowcmd,
+                                                   record_from_fields)
 from trirl_ros.core.deploy.unitree.messages import MOTOR_MODE_ENABLE, lowcmd_to_record, record_to_lowstate
 from trirl_ros.ros.unitree_msgs import import_msgs
 
 log = logging.getLogger(__name__)
-
-
-def msg_to_record(msg, dtype: np.dtype) -> np.ndarray:
-    """Packed record (shape ``()``) of ``dtype`` from a unitree ROS message with the same fields."""
-    rec = np.zeros((), dtype=dtype)
-    _fill_record(msg, rec)
-    return rec
-
-
-def _fill_record(msg, rec: np.ndarray) -> None:
-    for name in rec.dtype.names:
-        sub = rec.dtype.fields[name][0]
-        value = getattr(msg, name)
-        if sub.names is not None:
-            _fill_record(value, rec[name])
-        elif sub.subdtype is not None and sub.subdtype[0].names is not None:
-            column = rec[name]
-            for f in column.dtype.names:
-                column[f] = [getattr(e, f) for e in value]
-        elif isinstance(value, (bytes, bytearray)):
-            rec[name] = np.frombuffer(value, dtype=np.uint8)
-        else:
-            rec[name] = value
 
 
 def record_to_msg(rec: np.ndarray, msg) -> None:
@@ -107,7 +85,7 @@ class UnitreeRosBackend(RobotBackend):
 
     def _on_state(self, msg) -> None:
         stamp = time.monotonic()
-        rec = msg_to_record(msg, self._state_dtype)
+        rec = record_from_fields(msg, self._state_dtype)
         state = record_to_lowstate(rec)
         if not state.crc_ok:
             self.crc_errors += 1

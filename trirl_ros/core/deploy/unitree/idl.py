@@ -14,7 +14,7 @@ import cyclonedds.idl as idl
 import cyclonedds.idl.annotations as annotate
 import cyclonedds.idl.types as t
 
-from trirl_ros.core.deploy.unitree.layouts import LOWCMD_DTYPES, LOWSTATE_DTYPES, check_family
+from trirl_ros.core.deploy.unitree.layouts import LOWCMD_DTYPES, LOWSTATE_DTYPES, check_family, record_from_fields
 
 # --- unitree_hg (G1) -------------------------------------------------------------------------
 
@@ -227,23 +227,6 @@ def _from_record(cls: type, rec: np.ndarray):
     return cls(*values)
 
 
-def _to_record(obj, rec: np.ndarray) -> None:
-    """Fill numpy record ``rec`` (shape ``()``) from IDL object ``obj`` in place."""
-    for name in rec.dtype.names:
-        sub_dtype = rec.dtype.fields[name][0]
-        value = getattr(obj, name)
-        if sub_dtype.names is not None:
-            _to_record(value, rec[name])
-        elif sub_dtype.subdtype is not None and sub_dtype.subdtype[0].names is not None:
-            column = rec[name]
-            for f in column.dtype.names:
-                column[f] = [getattr(elem, f) for elem in value]
-        elif isinstance(value, (bytes, bytearray)):  # cyclonedds decodes uint8 arrays as bytes
-            rec[name] = np.frombuffer(value, dtype=np.uint8)
-        else:
-            rec[name] = value
-
-
 def from_record(rec: np.ndarray):
     """IDL LowCmd/LowState object from a packed record of :mod:`.layouts` (shape ``()``)."""
     for family in ("unitree_hg", "unitree_go"):
@@ -259,9 +242,7 @@ def to_record(obj) -> np.ndarray:
     for family in ("unitree_hg", "unitree_go"):
         for types, dtypes in ((LOWCMD_TYPES, LOWCMD_DTYPES), (LOWSTATE_TYPES, LOWSTATE_DTYPES)):
             if isinstance(obj, types[family]):
-                rec = np.zeros((), dtype=dtypes[family])
-                _to_record(obj, rec)
-                return rec
+                return record_from_fields(obj, dtypes[family])
     raise ValueError(f"not a Unitree LowCmd/LowState IDL object: {type(obj).__name__}")
 
 

@@ -135,6 +135,31 @@ def crc_ok(msg: np.ndarray) -> bool | np.ndarray:
     return bool(expected == int(msg["crc"])) if np.ndim(msg) == 0 else expected == msg["crc"]
 
 
+def record_from_fields(obj, dtype: np.dtype) -> np.ndarray:
+    """Packed record (shape ``()``) of ``dtype`` from any object whose attributes have the record's
+    field names: a cyclonedds IDL object or a unitree ROS message (nested structs, arrays of
+    structs, and uint8 arrays that arrive as ``bytes``)."""
+    rec = np.zeros((), dtype=dtype)
+    _fill_from_fields(obj, rec)
+    return rec
+
+
+def _fill_from_fields(obj, rec: np.ndarray) -> None:
+    for name in rec.dtype.names:
+        sub = rec.dtype.fields[name][0]
+        value = getattr(obj, name)
+        if sub.names is not None:
+            _fill_from_fields(value, rec[name])
+        elif sub.subdtype is not None and sub.subdtype[0].names is not None:
+            column = rec[name]
+            for f in column.dtype.names:
+                column[f] = [getattr(elem, f) for elem in value]
+        elif isinstance(value, (bytes, bytearray)):  # cyclonedds / rclpy give uint8 arrays as bytes
+            rec[name] = np.frombuffer(value, dtype=np.uint8)
+        else:
+            rec[name] = value
+
+
 def random_record(dtype: np.dtype, seed: int = 0) -> np.ndarray:
     """A record (shape ``()``) with random finite content in every field and zero padding, for
     round-trip tests of the codecs and message conversions."""
