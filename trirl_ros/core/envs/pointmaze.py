@@ -25,8 +25,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-GOAL = np.array([0.0, 0.6])
-START = np.array([0.0, -0.6])
+GOAL = np.array([0.0, 0.2])
+START = np.array([0.0, -0.3])
 OBS_DIM, ACT_DIM = 4, 2
 
 
@@ -70,7 +70,7 @@ class PointMazeEnv:
     observation_dim, action_dim = OBS_DIM, ACT_DIM
 
     def __init__(self, num_envs: int = 16, flipped: bool = False, time_limit: int = 100,
-                 frame_skip: int = 5, start_noise: float = 0.1, seed: int = 0) -> None:
+                 frame_skip: int = 5, start_noise: float = 0.02, seed: int = 0) -> None:
         if time_limit < 1 or frame_skip < 1:
             raise ValueError("time_limit and frame_skip must be >= 1")
         self.num_envs, self.flipped = int(num_envs), bool(flipped)
@@ -132,18 +132,18 @@ class PointMazeEnv:
         return obs, terminated, truncated, info
 
 
-def expert_action(obs: np.ndarray, flipped: bool = False, gain: float = 6.0, damping: float = 1.2) -> np.ndarray:
-    """Scripted expert: PD towards waypoints around the wall's opening, then the goal.
+def expert_action(obs: np.ndarray, flipped: bool = False, gain: float = 10.0, damping: float = 1.5) -> np.ndarray:
+    """Scripted expert: PD towards a waypoint in the wall's opening, then the goal.
 
-    obs (N, 4) -> action (N, 2) in [-1, 1]. The opening is at x < -0.5 (x > 0.5 if flipped).
+    obs (N, 4) -> action (N, 2) in [-1, 1]. The opening is at x < -0.1 (x > 0.1 if flipped).
     """
     s = -1.0 if flipped else 1.0
     x, y = obs[:, 0] * s, obs[:, 1]  # work in the un-flipped frame
     target = np.tile(GOAL, (len(obs), 1))
-    below = y < 0.12
-    far = x > -0.64
-    target[below & far] = (-0.8, -0.15)
-    target[below & ~far] = (-0.8, 0.3)
+    below = y < 0.03
+    far = x > -0.2
+    target[below & far] = (-0.25, -0.06)
+    target[below & ~far] = (-0.25, 0.12)
     target[:, 0] *= s
     a = gain * (target - obs[:, :2]) - damping * obs[:, 2:]
     return np.clip(a, -1.0, 1.0)
