@@ -1,7 +1,7 @@
 """``trirl examples``: small self-contained experiments from the TRIRL paper.
 
     trirl examples gridworld [--out DIR]        discrete TRIRL (paper Fig. 2, Algorithm 1)
-    trirl examples pointmaze --algo trirl [--transfer] [--quick]
+    trirl examples pointmaze --algo trirl [--transfer] [--quick] [--features]
                                                 point maze (paper Sec. 5.1, Table 1)
 """
 
@@ -82,6 +82,9 @@ def _register_pointmaze(sub) -> None:
     p.add_argument("--transfer", action="store_true",
                    help="also retrain fresh PPO on the frozen learned reward, on the maze and the flipped maze")
     p.add_argument("--quick", action="store_true", help="CI-sized budget (about a minute per stage)")
+    p.add_argument("--features", action="store_true",
+                   help="feature-based reward (paper App. B, Fig. 9): linear in RBF features of the "
+                        "position (section <algo>_features of config/algo/pointmaze.yaml; trirl only)")
     p.add_argument("--iterations", type=int, help="override the learner iterations of every stage")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -104,7 +107,7 @@ def _run_pointmaze(args) -> int:
         if "env/episode_return" in m and (i + 1) % 20 < 4:
             print(f"{stage:8s} iter {i + 1:4d}  env return {m['env/episode_return']:+.3f}", flush=True)
 
-    res = run_pointmaze(args.algo, args.transfer, budget, args.seed, args.overrides, progress)
+    res = run_pointmaze(args.algo, args.transfer, budget, args.seed, args.overrides, progress, args.features)
     r = res.returns
     print(f"returns: expert {r['expert']:.3f} random {r['random']:.3f} {args.algo} {r['train']:.3f}")
     line = f"score {res.score:.3f}"

@@ -18,15 +18,52 @@ from trirl_ros.core.algo.transitions import Transitions
 INPUT_KINDS = ("s_next", "s_a", "s")
 
 
-def feature_dim(kind: str, obs_dim: int, act_dim: int) -> int:
-    """Size of the feature vector for input ``kind`` (each state gets a 1-D absorbing flag)."""
+def feature_dim(kind: str, state_dim: int, act_dim: int) -> int:
+    """Size of the feature vector for input ``kind`` (each state: ``state_dim`` features + a 1-D absorbing flag)."""
     if kind == "s_next":
-        return 2 * obs_dim + 2
+        return 2 * state_dim + 2
     if kind == "s_a":
-        return obs_dim + 1 + act_dim
+        return state_dim + 1 + act_dim
     if kind == "s":
-        return obs_dim + 1
+        return state_dim + 1
     raise ValueError(f"unknown discriminator input {kind!r}; expected one of {INPUT_KINDS}")
+
+
+class RBFFeatures(nn.Module):
+    """Gaussian radial basis features of chosen raw observation entries (paper App. B,
+    "Feature-based variants": a fixed non-linear map of known base features, with a reward
+    linear in it).
+
+    x (..., D) -> (..., per_dim ** d), d = len(dims): exp(-sum_k ((x[dims_k] - c_k) / w_k)^2 / 2)
+    for centres c on a regular grid of ``per_dim`` points per entry from ``low`` to ``high``,
+    w_k = the grid spacing of entry k.
+    """
+
+    def __init__(self, dims: tuple[int, ...], low: tuple[float, ...], high: tuple[float, ...],
+                 per_dim: int) -> None:
+        super().__init__()
+        self.dims = tuple(int(d) for d in dims)
+        if len(self.dims) == 0 or len(low) != len(self.dims) or len(high) != len(self.dims):
+            raise ValueError(f"RBF features over entries {list(dims)} need one low and one high per entry, "
+                             f"got low {list(low)}, high {list(high)}")
+        axes = [torch.linspace(float(l), float(h), int(per_dim)) for l, h in zip(low, high)]
+        grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)
+        self.register_buffer("centers", grid.reshape(-1, len(self.dims)))
+        self.register_buffer("widths", torch.stack([ax[1] - ax[0] for ax in axes]))
+        self.out_dim = int(self.centers.shape[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x[..., list(self.dims)].unsqueeze(-2)  # (..., 1, d)
+        return torch.exp(-0.5 * ((z - self.centers) / self.widths).square().sum(-1))
+
+
+def state_features(dc, obs_dim: int) -> RBFFeatures | None:
+    """The state feature map selected by a :class:`DiscriminatorConfig` (None = the normalised observation)."""
+    if dc.features == "raw":
+        return None
+    if max(dc.feature_obs) >= obs_dim:
+        raise ValueError(f"disc.feature_obs {list(dc.feature_obs)} indexes past the {obs_dim}-D observation")
+    return RBFFeatures(dc.feature_obs, dc.rbf_low, dc.rbf_high, dc.rbf_per_dim)
 
 
 class TransitionNet(nn.Module):
@@ -37,17 +74,28 @@ class TransitionNet(nn.Module):
     ``s``: [s-part]. The observation normaliser is a buffer of this module, so a stored copy
     keeps the statistics it was trained with.
 
+    ``state_map`` (e.g. :class:`RBFFeatures`) replaces norm(x) by state_map(x).
+
     obs_dim D, act_dim A (needed for ``s_a`` only). out_gain 0 gives an all-zero function at init.
     """
 
     def __init__(self, kind: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...],
-                 normalize_obs: bool = True, out_gain: float = 1.0) -> None:
+                 normalize_obs: bool = True, out_gain: float = 1.0,
+                 state_map: RBFFeatures | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
         self.normalize_obs = bool(normalize_obs)
         self.normalizer = RunningNormalizer(obs_dim)
-        self.net = build_mlp(feature_dim(kind, obs_dim, act_dim), tuple(hidden), 1, out_gain=out_gain)
+        self.state_map = state_map
+        state_dim = obs_dim if state_map is None else state_map.out_dim
+        self.net = build_mlp(feature_dim(kind, state_dim, act_dim), tuple(hidden), 1, out_gain=out_gain)
+
+    @classmethod
+    def from_config(cls, kind: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...], dc,
+                    out_gain: float = 1.0) -> "TransitionNet":
+        """A network with the normalisation and state features of :class:`DiscriminatorConfig` ``dc``."""
+        return cls(kind, obs_dim, act_dim, hidden, dc.normalize_obs, out_gain, state_features(dc, obs_dim))
 
     def update_normalizer(self, batch: Transitions) -> None:
         """Merge the non-absorbing states of ``batch`` into the normaliser statistics."""
@@ -60,7 +108,9 @@ class TransitionNet(nn.Module):
 
     def _state(self, x: torch.Tensor, absorbing: torch.Tensor) -> torch.Tensor:
         f = absorbing.to(x.dtype).unsqueeze(-1)
-        if self.normalize_obs:
+        if self.state_map is not None:
+            x = self.state_map(x)
+        elif self.normalize_obs:
             x = self.normalizer.normalize(x)
         return torch.cat([x * (1.0 - f), f], dim=-1)
 

@@ -34,9 +34,10 @@ def _unit(name: str, value: float, closed_low: bool = False) -> None:
         raise ValueError(f"{name} must lie in {'[0, 1]' if closed_low else '(0, 1]'}, got {value!r}")
 
 
-def _hidden(name: str, sizes: tuple[int, ...]) -> None:
-    if len(sizes) == 0 or any(int(h) <= 0 for h in sizes):
-        raise ValueError(f"{name} must be a non-empty list of positive layer sizes, got {list(sizes)}")
+def _hidden(name: str, sizes: tuple[int, ...], allow_linear: bool = False) -> None:
+    if (len(sizes) == 0 and not allow_linear) or any(int(h) <= 0 for h in sizes):
+        kind = "a list" if allow_linear else "a non-empty list"
+        raise ValueError(f"{name} must be {kind} of positive layer sizes, got {list(sizes)}")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,16 @@ class DiscriminatorConfig:
     """Binary classifier whose logit estimates log(rho_E / rho_pi) (paper Sec. 4.1)."""
 
     input: Literal["s_next", "s_a", "s"] = "s_next"  # authors: 'state-based' D(s, s') (Sec. 4.4)
-    hidden: tuple[int, ...] = (256, 256, 256)  # App. C.5: same architecture as the policy
+    hidden: tuple[int, ...] = (256, 256, 256)  # App. C.5: same architecture as the policy; [] = linear
+    # state features of every reward network (App. B "Feature-based variants", Fig. 9): "raw" =
+    # the normalised observation; "rbf" = Gaussian radial basis functions of the raw observation
+    # entries ``feature_obs`` (the known base features), ``rbf_per_dim`` centres per entry on a grid
+    # from ``rbf_low`` to ``rbf_high`` (width = grid spacing). With hidden [] the reward is linear.
+    features: Literal["raw", "rbf"] = "raw"
+    feature_obs: tuple[int, ...] = ()  # observation indices of the base features ("rbf" only)
+    rbf_low: tuple[float, ...] = ()  # grid start per base feature
+    rbf_high: tuple[float, ...] = ()  # grid end per base feature
+    rbf_per_dim: int = 7
     lr: float = 7.75e-4  # authors' config (App. C.5 range 8e-5 - 3e-4)
     epochs: int = 30  # authors: n_disc_epochs 30 (App. C.5: 20-30 for TRIRL; 3-10 adversarial)
     minibatch: int = 512  # authors: discriminator minibatch 512; App. C.5 mini-batch 512
@@ -106,11 +116,23 @@ class DiscriminatorConfig:
     warm_start: bool = True  # ours: D^(i) starts from D^(i-1)
 
     def __post_init__(self) -> None:
-        _hidden("hidden", self.hidden)
+        _hidden("hidden", self.hidden, allow_linear=True)
         _positive("lr", self.lr)
         if self.epochs < 1 or self.minibatch < 1:
             raise ValueError("epochs and minibatch must be >= 1")
         _nonneg("grad_penalty", self.grad_penalty)
+        if self.features == "rbf":
+            n = len(self.feature_obs)
+            if n == 0 or any(int(i) < 0 for i in self.feature_obs) or len(set(self.feature_obs)) != n:
+                raise ValueError(f"rbf features need distinct observation indices >= 0 in feature_obs, "
+                                 f"got {list(self.feature_obs)}")
+            if len(self.rbf_low) != n or len(self.rbf_high) != n:
+                raise ValueError(f"rbf features need {n} rbf_low / rbf_high values (one per feature_obs "
+                                 f"entry), got {list(self.rbf_low)} and {list(self.rbf_high)}")
+            if any(not h > l for l, h in zip(self.rbf_low, self.rbf_high)):
+                raise ValueError(f"rbf_low must lie below rbf_high, got {list(self.rbf_low)} / {list(self.rbf_high)}")
+            if self.rbf_per_dim < 2:
+                raise ValueError(f"rbf_per_dim must be >= 2, got {self.rbf_per_dim}")
 
 
 @dataclass(frozen=True)
@@ -143,7 +165,7 @@ class TRIRLConfig:
         _nonneg("eta_final", self.eta_final)
         if self.eta_schedule_iters < 1:
             raise ValueError("eta_schedule_iters must be >= 1")
-        _hidden("rfit_hidden", self.rfit_hidden)
+        _hidden("rfit_hidden", self.rfit_hidden, allow_linear=True)
         if self.rfit_epochs < 0 or self.rfit_minibatch < 1:
             raise ValueError("rfit_epochs must be >= 0 and rfit_minibatch >= 1")
         _positive("rfit_lr", self.rfit_lr)

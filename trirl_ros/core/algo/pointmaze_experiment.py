@@ -58,13 +58,18 @@ class MazeResult:
     returns: dict[str, float] = field(default_factory=dict)
 
 
-def maze_config(algo: str, overrides: list[str] | tuple[str, ...] = ()) -> AlgoConfig:
-    """config/algo/<algo>.yaml + the point-maze overrides (config/algo/pointmaze.yaml) + ``overrides``."""
+def maze_config(algo: str, overrides: list[str] | tuple[str, ...] = (), features: bool = False) -> AlgoConfig:
+    """config/algo/<algo>.yaml + the point-maze overrides (config/algo/pointmaze.yaml) + ``overrides``.
+
+    ``features``: also the section ``<algo>_features`` (the feature-based reward of paper App. B).
+    """
     data = yaml.safe_load(config_path("algo", "pointmaze.yaml").read_text())
-    if algo not in data:
-        raise ConfigError(f"config/algo/pointmaze.yaml has no section for algorithm {algo!r}")
+    sections = [algo, f"{algo}_features"] if features else [algo]
+    for name in sections:
+        if name not in data:
+            raise ConfigError(f"config/algo/pointmaze.yaml has no section {name!r}")
     cfg = load_algo_config(algo)
-    return with_overrides(cfg, [*data["common"], *data[algo], *overrides])
+    return with_overrides(cfg, [*data["common"], *(o for name in sections for o in data[name]), *overrides])
 
 
 def _policy_fn(agent: ImitationAgent) -> Callable[[np.ndarray], np.ndarray]:
@@ -93,11 +98,14 @@ def train_agent(cfg: AlgoConfig, budget: MazeBudget, seed: int, flipped: bool = 
 
 
 def run_pointmaze(algo: str, transfer: bool = False, budget: MazeBudget = QUICK, seed: int = 0,
-                  overrides: list[str] | tuple[str, ...] = (), callback=None) -> MazeResult:
-    """The whole experiment; ``callback(stage, iteration, metrics)`` reports progress."""
+                  overrides: list[str] | tuple[str, ...] = (), callback=None, features: bool = False) -> MazeResult:
+    """The whole experiment; ``callback(stage, iteration, metrics)`` reports progress.
+
+    ``features``: the feature-based reward variant (:func:`maze_config`).
+    """
     seed_everything(seed)
     torch.set_num_threads(1)  # small networks: one thread avoids OpenMP contention on shared CPUs
-    cfg = maze_config(algo, overrides)
+    cfg = maze_config(algo, overrides, features)
     s, s2, a, _ = collect_expert(budget.expert_episodes, flipped=False, seed=seed + 7)
     expert = Transitions(torch.from_numpy(s), torch.from_numpy(s2), torch.from_numpy(a))
     exp_ret, rand_ret = reference_returns(False, budget.eval_episodes, budget.num_envs, seed + 11)

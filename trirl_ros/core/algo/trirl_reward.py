@@ -38,9 +38,9 @@ class TRIRLReward(RewardLearner):
         self.beta = 1.0 / cfg.ppo.ent_coef
         self.generator = generator
         dc, tc = cfg.disc, cfg.trirl
-        self.disc = Discriminator(dc.input, obs_dim, act_dim, dc.hidden, dc.normalize_obs).to(device)
-        self.rfit = TransitionNet(dc.input, obs_dim, act_dim, tc.rfit_hidden, dc.normalize_obs,
-                                  out_gain=0.0).to(device)
+        self.disc = Discriminator.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
+        self.rfit = TransitionNet.from_config(dc.input, obs_dim, act_dim, tc.rfit_hidden, dc,
+                                              out_gain=0.0).to(device)
         self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=dc.lr)
         self.rfit_opt = torch.optim.Adam(self.rfit.parameters(), lr=tc.rfit_lr)
         self.retrospective = tc.variant == "retrospective_eta"

@@ -22,7 +22,7 @@ class _DiscLearner(RewardLearner):
                  generator: torch.Generator | None = None) -> None:
         dc = cfg.disc
         self.cfg, self.generator = cfg, generator
-        self.disc = Discriminator(dc.input, obs_dim, act_dim, dc.hidden, dc.normalize_obs).to(device)
+        self.disc = Discriminator.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
         self.opt = torch.optim.Adam(self.disc.parameters(), lr=dc.lr)
 
     def _train(self, expert: Transitions, agent: Transitions, loss_fn=None) -> dict[str, float]:
@@ -82,8 +82,8 @@ class AIRLReward(RewardLearner):
         dc = cfg.disc
         self.cfg, self.generator, self.gamma = cfg, generator, cfg.ppo.gamma
         g_kind = "s" if cfg.baseline.airl_state_only else "s_a"
-        self.g = TransitionNet(g_kind, obs_dim, act_dim, dc.hidden, dc.normalize_obs).to(device)
-        self.h = TransitionNet("s", obs_dim, act_dim, dc.hidden, dc.normalize_obs).to(device)
+        self.g = TransitionNet.from_config(g_kind, obs_dim, act_dim, dc.hidden, dc).to(device)
+        self.h = TransitionNet.from_config("s", obs_dim, act_dim, dc.hidden, dc).to(device)
         self.opt = torch.optim.Adam(list(self.g.parameters()) + list(self.h.parameters()), lr=dc.lr)
 
     def f(self, b: Transitions) -> torch.Tensor:

@@ -33,7 +33,7 @@ class MLIRLReward(RewardLearner):
                  generator: torch.Generator | None = None) -> None:
         dc = cfg.disc
         self.cfg, self.generator = cfg, generator
-        self.net = TransitionNet(dc.input, obs_dim, act_dim, dc.hidden, dc.normalize_obs).to(device)
+        self.net = TransitionNet.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=dc.lr)
         self.weight = cfg.baseline.piro_init_weight
 

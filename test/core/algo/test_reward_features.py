@@ -1,0 +1,62 @@
+"""The feature-based reward variant (paper App. B, Fig. 9): RBF state features, linear heads."""
+
+import math
+
+import pytest
+import torch
+
+from trirl_ros.core.algo.discriminator import Discriminator, RBFFeatures, TransitionNet, state_features
+from trirl_ros.core.algo.hparams import DiscriminatorConfig
+from trirl_ros.core.algo.stacked import StackedModules
+from trirl_ros.core.algo.transitions import Transitions
+
+RBF_CFG = DiscriminatorConfig(features="rbf", feature_obs=(0, 1), rbf_low=(0.0, 0.0), rbf_high=(1.0, 2.0),
+                              rbf_per_dim=2, hidden=())
+
+
+def test_grid_rbf_values_by_hand():
+    # centres (0,0) (0,2) (1,0) (1,2); widths (1, 2); the third observation entry is ignored
+    phi = RBFFeatures((0, 1), (0.0, 0.0), (1.0, 2.0), per_dim=2)
+    out = phi(torch.tensor([[0.0, 0.0, 7.0], [1.0, 2.0, -3.0]]))
+    e = math.exp
+    assert torch.allclose(out, torch.tensor([[1.0, e(-0.5), e(-0.5), e(-1.0)],
+                                             [e(-1.0), e(-0.5), e(-0.5), 1.0]]))
+
+
+def test_linear_discriminator_on_rbf_features_is_linear_and_stackable():
+    torch.manual_seed(0)
+    nets = [TransitionNet.from_config("s_next", 3, 2, (), RBF_CFG) for _ in range(3)]
+    assert isinstance(nets[0].state_map, RBFFeatures) and len(nets[0].net) == 1  # one Linear layer
+    b = Transitions(torch.rand(6, 3), torch.rand(6, 3))
+    f = nets[0].features(b.obs, b.next_obs, None, b.obs_absorbing, b.next_absorbing)
+    assert f.shape == (6, 2 * (4 + 1))
+    lin = nets[0].net[0]
+    assert torch.allclose(nets[0].on(b), f @ lin.weight[0] + lin.bias[0], atol=1e-6)
+    st = StackedModules(nets[0], capacity=3)
+    for n in nets:
+        st.push(n)
+    out = st.evaluate(b.obs, b.next_obs, b.action, b.obs_absorbing, b.next_absorbing)
+    assert torch.allclose(out, torch.stack([n.on(b) for n in nets]), atol=1e-6)
+
+
+def test_raw_features_keep_the_normalised_observation():
+    assert state_features(DiscriminatorConfig(), 4) is None
+    d = Discriminator.from_config("s", 4, 2, (8,), DiscriminatorConfig())
+    assert d.state_map is None
+    with pytest.raises(ValueError, match="indexes past"):
+        state_features(RBF_CFG, 1)
+    with pytest.raises(ValueError, match="one low and one high per entry"):
+        RBFFeatures((0, 1), (0.0,), (1.0,), per_dim=3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(features="rbf", feature_obs=(), rbf_low=(), rbf_high=()), "distinct observation indices"),
+    (dict(features="rbf", feature_obs=(0, 0), rbf_low=(0, 0), rbf_high=(1, 1)), "distinct observation indices"),
+    (dict(features="rbf", feature_obs=(0, 1), rbf_low=(0.0,), rbf_high=(1.0,)), "2 rbf_low / rbf_high"),
+    (dict(features="rbf", feature_obs=(-1,), rbf_low=(0.0,), rbf_high=(1.0,)), "distinct observation indices"),
+    (dict(features="rbf", feature_obs=(0,), rbf_low=(1.0,), rbf_high=(0.0,)), "below rbf_high"),
+    (dict(features="rbf", feature_obs=(0,), rbf_low=(0.0,), rbf_high=(1.0,), rbf_per_dim=1), "rbf_per_dim"),
+])
+def test_bad_feature_settings_name_the_key(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DiscriminatorConfig(**kwargs)
