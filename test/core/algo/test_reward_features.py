@@ -60,3 +60,14 @@ def test_raw_features_keep_the_normalised_observation():
 def test_bad_feature_settings_name_the_key(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DiscriminatorConfig(**kwargs)
+
+
+def test_point_maze_feature_variant_is_a_linear_state_reward():
+    from trirl_ros.core.algo.pointmaze_experiment import maze_config
+    from trirl_ros.core.config import ConfigError
+
+    cfg = maze_config("trirl", features=True)
+    assert (cfg.disc.features, cfg.disc.input, cfg.disc.hidden, cfg.trirl.rfit_hidden) == ("rbf", "s", (), ())
+    assert maze_config("trirl").disc.features == "raw"
+    with pytest.raises(ConfigError, match="no section 'gail_features'"):
+        maze_config("gail", features=True)
