@@ -171,34 +171,44 @@ def accuracy_metrics(logit_expert: torch.Tensor, logit_agent: torch.Tensor, pref
     }
 
 
+def paired_minibatches(expert: Transitions, agent: Transitions, epochs: int, minibatch: int,
+                       generator: torch.Generator | None = None):
+    """Yield (expert minibatch, agent minibatch) pairs of equal size B = min(minibatch, len(agent)).
+
+    One epoch = one pass over a fresh permutation of the agent batch (an incomplete last
+    minibatch is dropped); each agent minibatch is paired with B expert samples drawn with
+    replacement. Shared by every reward learner's inner loop.
+    """
+    n = len(agent)
+    mb = max(1, min(minibatch, n))
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=generator).to(agent.device)
+        for start in range(0, n - mb + 1, mb):
+            a = agent.index(perm[start:start + mb])
+            yield expert.sample(mb, generator), a
+
+
 def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, expert: Transitions,
                      agent: Transitions, epochs: int, minibatch: int, grad_penalty_coef: float,
                      loss_fn=bce_loss, generator: torch.Generator | None = None,
                      prefix: str = "disc/") -> dict[str, float]:
     """Train ``net`` to separate expert from agent transitions; returns metrics of the last pass.
 
-    One epoch = one pass over the agent batch in minibatches of ``minibatch``; each agent
-    minibatch is paired with an equally sized expert minibatch drawn with replacement.
+    Minibatches come from :func:`paired_minibatches`.
     ``loss_fn(logit_expert, logit_agent)`` defaults to BCE; the gradient penalty is on expert inputs.
     """
-    n = len(agent)
-    mb = max(1, min(minibatch, n))
     last = {}
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=generator).to(agent.device)
-        for start in range(0, n - mb + 1, mb):
-            a = agent.index(perm[start:start + mb])
-            e = expert.sample(mb, generator)
-            le, la = net.on(e), net.on(a)
-            loss = loss_fn(le, la)
-            gp = gradient_penalty(net, e) if grad_penalty_coef > 0 else torch.zeros(())
-            total = loss + grad_penalty_coef * gp
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
-            last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
+    for e, a in paired_minibatches(expert, agent, epochs, minibatch, generator):
+        le, la = net.on(e), net.on(a)
+        loss = loss_fn(le, la)
+        gp = gradient_penalty(net, e) if grad_penalty_coef > 0 else torch.zeros(())
+        total = loss + grad_penalty_coef * gp
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
     with torch.no_grad():
         e = expert.sample(min(len(expert), 4096), generator)
-        a = agent.index(slice(0, min(n, 4096)))
+        a = agent.index(slice(0, min(len(agent), 4096)))
         last.update(accuracy_metrics(net.on(e), net.on(a), prefix))
     return last

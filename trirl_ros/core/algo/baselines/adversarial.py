@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from trirl_ros.core.algo.discriminator import (
-    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, train_classifier,
+    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, paired_minibatches, train_classifier,
 )
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
@@ -107,24 +107,18 @@ class AIRLReward(RewardLearner):
         self.h.update_normalizer(Transitions(both.next_obs, both.next_obs, None, both.next_absorbing,
                                              both.next_absorbing))
         self.h.update_normalizer(both)
-        n = len(agent_batch)
-        mb = max(1, min(dc.minibatch, n))
         loss = gp = torch.zeros(())
-        for _ in range(dc.epochs):
-            perm = torch.randperm(n, generator=self.generator).to(agent_batch.device)
-            for s in range(0, n - mb + 1, mb):
-                a = agent_batch.index(perm[s:s + mb])
-                e = expert.sample(mb, self.generator)
-                le, la = self._logit(e), self._logit(a)
-                loss = F.softplus(-le).mean() + F.softplus(la).mean()
-                if dc.grad_penalty > 0:
-                    gp = gradient_penalty(self.g, e)
-                self.opt.zero_grad(set_to_none=True)
-                (loss + dc.grad_penalty * gp).backward()
-                self.opt.step()
+        for e, a in paired_minibatches(expert, agent_batch, dc.epochs, dc.minibatch, self.generator):
+            le, la = self._logit(e), self._logit(a)
+            loss = F.softplus(-le).mean() + F.softplus(la).mean()
+            if dc.grad_penalty > 0:
+                gp = gradient_penalty(self.g, e)
+            self.opt.zero_grad(set_to_none=True)
+            (loss + dc.grad_penalty * gp).backward()
+            self.opt.step()
         with torch.no_grad():
             e = expert.sample(min(len(expert), 4096), self.generator)
-            a = agent_batch.index(slice(0, min(n, 4096)))
+            a = agent_batch.index(slice(0, min(len(agent_batch), 4096)))
             le, la = self._logit(e), self._logit(a)
         return {"disc/loss": float(loss.detach()), "disc/grad_penalty": float(gp.detach()),
                 **accuracy_metrics(le, la)}

@@ -18,7 +18,7 @@ import copy
 
 import torch
 
-from trirl_ros.core.algo.discriminator import TransitionNet, gradient_penalty
+from trirl_ros.core.algo.discriminator import TransitionNet, gradient_penalty, paired_minibatches
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
 from trirl_ros.core.algo.transitions import Transitions
@@ -42,27 +42,21 @@ class MLIRLReward(RewardLearner):
         expert = expert_batch.to(agent_batch.device)
         self.net.update_normalizer(Transitions.cat([expert, agent_batch]))
         old = copy.deepcopy(self.net) if self.proximal else None
-        n = len(agent_batch)
-        mb = max(1, min(dc.minibatch, n))
         loss = prox = torch.zeros(())
-        for _ in range(dc.epochs):
-            perm = torch.randperm(n, generator=self.generator).to(agent_batch.device)
-            for s in range(0, n - mb + 1, mb):
-                a = agent_batch.index(perm[s:s + mb])
-                e = expert.sample(mb, self.generator)
-                ra, re_ = self.net.on(a), self.net.on(e)
-                loss = bc.horizon_scale * (ra.mean() - re_.mean())
-                total = loss + bc.reward_l2 * 0.5 * (ra.square().mean() + re_.square().mean())
-                if dc.grad_penalty > 0:
-                    total = total + dc.grad_penalty * gradient_penalty(self.net, e)
-                if old is not None:
-                    with torch.no_grad():
-                        r_old = old.on(a)
-                    prox = torch.sqrt((ra - r_old).square().mean() + 1e-12)
-                    total = total + self.weight * prox
-                self.opt.zero_grad(set_to_none=True)
-                total.backward()
-                self.opt.step()
+        for e, a in paired_minibatches(expert, agent_batch, dc.epochs, dc.minibatch, self.generator):
+            ra, re_ = self.net.on(a), self.net.on(e)
+            loss = bc.horizon_scale * (ra.mean() - re_.mean())
+            total = loss + bc.reward_l2 * 0.5 * (ra.square().mean() + re_.square().mean())
+            if dc.grad_penalty > 0:
+                total = total + dc.grad_penalty * gradient_penalty(self.net, e)
+            if old is not None:
+                with torch.no_grad():
+                    r_old = old.on(a)
+                prox = torch.sqrt((ra - r_old).square().mean() + 1e-12)
+                total = total + self.weight * prox
+            self.opt.zero_grad(set_to_none=True)
+            total.backward()
+            self.opt.step()
         with torch.no_grad():
             ra = self.net.on(agent_batch)
             re_ = self.net.on(expert.sample(min(len(expert), 4096), self.generator))
