@@ -98,8 +98,9 @@ class TransitionNet(nn.Module):
         return cls(kind, obs_dim, act_dim, hidden, dc.normalize_obs, out_gain, state_features(dc, obs_dim))
 
     def update_normalizer(self, batch: Transitions) -> None:
-        """Merge the non-absorbing states of ``batch`` into the normaliser statistics."""
-        if not self.normalize_obs:
+        """Merge the non-absorbing states of ``batch`` into the normaliser statistics
+        (nothing to do when the observation is not normalised or a ``state_map`` replaces it)."""
+        if not self.normalize_obs or self.state_map is not None:
             return
         parts = [batch.obs[~batch.obs_absorbing]]
         if self.kind == "s_next":
