@@ -13,6 +13,12 @@ from trirl_ros.core.robots.spec import load_robot_spec
 
 from .conftest import wait_until
 
+# The in-process MuJoCo backend's control timer was measured going 73-175 ms without a tick on the
+# 2-core CI box (about 1 run in 10), which the default 3-period rule rightly reports as stale state
+# just before the operator stop. These lifecycle tests allow 10 periods (200 ms), as the DDS sim2sim
+# tests do; the staleness rule itself is tested in test/core/deploy and test_sim2sim_dds.py.
+CI_STALE_PERIODS = 10
+
 
 @pytest.fixture(scope="module")
 def go2_policy(tmp_path_factory):
@@ -31,7 +37,8 @@ def _node(ros, tmp_path, **params):
     context, executor, nodes = ros
     cfg = tmp_path / "deploy.yaml"
     cfg.write_text(yaml.safe_dump({"safety": {"zero_torque_s": 0.04, "ramp_s": 0.4, "hold_s": 0.2,
-                                              "auto_start": True}}))
+                                              "auto_start": True,
+                                              "stale_periods": CI_STALE_PERIODS}}))
     values = {"backend": "mujoco", "deploy_config": str(cfg), **params}
     node = PolicyDeployNode(context=context, parameter_overrides=[
         Parameter(k, value=v) for k, v in values.items()])
