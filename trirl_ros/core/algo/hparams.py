@@ -67,7 +67,7 @@ class PPOConfig:
     horizon: int = 20  # rollout steps per env per iteration; App. C.5: 10, authors: num_steps 20
     gamma: float = 0.99  # App. C.5
     gae_lambda: float = 0.95  # App. C.5
-    clip: float = 0.2  # App. C.5: PPO clipping 0.2
+    clip: float = 0.2  # App. C.5: PPO clipping 0.2; 0 = no ratio clipping (trust-region steps only)
     epochs: int = 20  # App. C.5: grad steps 20-30; authors: update_epochs 20
     num_minibatches: int = 64  # authors' config: num_minibatches 64
     lr_policy: float = 1.02e-5  # authors' config (App. C.5 range 4e-5 - 1e-4)
@@ -76,6 +76,11 @@ class PPOConfig:
     vf_coef: float = 1.0  # authors' config: value coef 1.0
     max_grad_norm: float = 1.0  # App. C.5: gradient clipping 1.0
     normalize_advantages: bool = True  # ours (standard PPO practice)
+    # penalty on action means beyond +-bounds_soft_limit (rl_games' bounds loss; ASE/AMP uses 10):
+    # for envs that clip actions, a mean far outside the limit clips every sample to the same
+    # action, its advantage carries no gradient and the policy stays stuck there. 0 = off.
+    bounds_loss_coef: float = 0.0
+    bounds_soft_limit: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("horizon", "epochs", "num_minibatches"):
@@ -85,12 +90,14 @@ class PPOConfig:
         if self.gamma >= 1.0:
             raise ValueError(f"gamma must be < 1 (absorbing value gamma/(1-gamma)), got {self.gamma}")
         _unit("gae_lambda", self.gae_lambda, closed_low=True)
-        _positive("clip", self.clip)
+        _nonneg("clip", self.clip)
         _positive("lr_policy", self.lr_policy)
         _positive("lr_critic", self.lr_critic)
         _positive("ent_coef", self.ent_coef)
         _nonneg("vf_coef", self.vf_coef)
         _positive("max_grad_norm", self.max_grad_norm)
+        _nonneg("bounds_loss_coef", self.bounds_loss_coef)
+        _positive("bounds_soft_limit", self.bounds_soft_limit)
 
 
 @dataclass(frozen=True)

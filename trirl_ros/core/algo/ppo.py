@@ -2,13 +2,16 @@
 
 * ``ppo``: the clipped surrogate (Schulman et al. 2017), used by the baselines.
 * ``trpl``: every minibatch's Gaussian is projected into the KL trust region around the rollout
-  policy (:func:`trirl_ros.core.algo.trpl.project_gaussian`); the surrogate uses the projected
+  policy (with ``clip: 0`` the surrogate is the plain importance-sampled one of Otto et al. 2021;
+  otherwise PPO's clip applies too, as in the TRIRL authors' configuration) (:func:`trirl_ros.core.algo.trpl.project_gaussian`); the surrogate uses the projected
   policy and the trust-region regression loss (coefficient ``tr_coef``, paper Table 7) pulls the
   network towards its projection. After the update the multiplier
   ``eta = max over the batch of max(eta_mean(s), eta_cov(s))`` (paper Sec. 4.3, max-eta) of the
   final network w.r.t. the rollout policy is returned for the reward correction.
 * ``tr_loss``: the surrogate plus ``eta * KL(pi || pi_old)`` with a scheduled penalty
   coefficient eta (paper Sec. 4.3, TR-loss variant), which is also the multiplier returned.
+
+Every step can add the bounds loss (:func:`bounds_loss`) on the network's action mean.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ class PolicyBatch:
     returns: torch.Tensor
 
 
+def bounds_loss(mean: torch.Tensor, limit: float) -> torch.Tensor:
+    """Squared excess of the action mean (B, A) beyond [-limit, limit], summed over A, mean over B."""
+    return ((mean - limit).clamp(min=0.0).square() + (-limit - mean).clamp(min=0.0).square()).sum(-1).mean()
+
+
 class PolicyOptimizer:
     """Runs the epochs x minibatches update of policy and critic."""
 
@@ -49,6 +57,9 @@ class PolicyOptimizer:
                  mean_bound: float = 1e-3, cov_bound: float = 1e-3, tr_coef: float = 0.5) -> None:
         if step not in POLICY_STEPS:
             raise ValueError(f"unknown policy step {step!r}; expected one of {POLICY_STEPS}")
+        if step == "ppo" and cfg.clip == 0:
+            raise ValueError("ppo.clip is 0 (no ratio clipping), which leaves the plain PPO step without "
+                             "any trust region; set ppo.clip > 0 or use a trust-region step (trpl, tr_loss)")
         self.policy, self.critic, self.cfg, self.step = policy, critic, cfg, step
         self.mean_bound, self.cov_bound, self.tr_coef = mean_bound, cov_bound, tr_coef
         self.optimizer = torch.optim.Adam([
@@ -90,12 +101,19 @@ class PolicyOptimizer:
                 logp = GaussianPolicy.log_prob(act, pmean, pstd)
                 ratio = torch.exp(logp - data.logp_old[idx])
                 a = adv[idx]
-                surr = torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
+                if cfg.clip > 0:
+                    surr = torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
+                else:  # importance-sampled surrogate of TRPL: the projection bounds the step
+                    surr = (ratio * a).mean()
                 entropy = GaussianPolicy.entropy(pstd).mean()
                 value = self.critic(self.policy.norm_obs(obs))
                 v_loss = 0.5 * (data.returns[idx] - value).square().mean()
                 loss = -surr - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
                 extra = {}
+                if cfg.bounds_loss_coef > 0:
+                    bl = bounds_loss(mean, cfg.bounds_soft_limit)
+                    loss = loss + cfg.bounds_loss_coef * bl
+                    extra["losses/bounds"] = float(bl.detach())
                 if self.step == "trpl":
                     tr = trpl.trust_region_loss(pmean, pstd, mean, std)
                     loss = loss + self.tr_coef * tr
@@ -110,7 +128,7 @@ class PolicyOptimizer:
                 nn.utils.clip_grad_norm_(critic_params, cfg.max_grad_norm)
                 with torch.no_grad():
                     approx_kl = float(((ratio - 1) - torch.log(ratio)).mean())
-                    clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean())
+                    clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean()) if cfg.clip > 0 else 0.0
                 self.optimizer.step()
                 vals = {"losses/policy": -float(surr.detach()), "losses/value": float(v_loss.detach()),
                         "losses/entropy": float(entropy.detach()), "losses/approx_kl": approx_kl,

@@ -1,0 +1,87 @@
+"""PPO step options: the bounds loss on the action mean (hand value, config checks, it pulls a
+saturated mean back inside the action limits) and TRPL without ratio clipping."""
+
+import pytest
+import torch
+
+from trirl_ros.core.algo.hparams import AlgoConfig, PPOConfig
+from trirl_ros.core.algo.networks import Critic, GaussianPolicy
+from trirl_ros.core.algo.ppo import PolicyBatch, PolicyOptimizer, bounds_loss
+from trirl_ros.core.config import ConfigError, from_dict
+
+
+def test_hand_computed_value():
+    mean = torch.tensor([[1.5, -0.2], [-3.0, 0.9]])
+    # row 0: (1.5 - 1)^2 = 0.25; row 1: (-1 - -3)^2 = 4; mean over rows 2.125
+    assert float(bounds_loss(mean, 1.0)) == pytest.approx(2.125)
+    assert float(bounds_loss(mean, 3.0)) == 0.0
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(ConfigError, match="bounds_loss_coef"):
+        from_dict(AlgoConfig, {"ppo": {"bounds_loss_coef": -1.0}})
+    with pytest.raises(ConfigError, match="bounds_soft_limit"):
+        from_dict(AlgoConfig, {"ppo": {"bounds_soft_limit": 0.0}})
+
+
+def _saturated_batch(policy: GaussianPolicy, n: int = 64) -> PolicyBatch:
+    """Obs for which the mean sits at +3 (limit 1) and zero advantages: no surrogate gradient."""
+    with torch.no_grad():
+        policy.actor[-1].bias.fill_(3.0)
+    obs = torch.randn(n, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mean, std = policy(obs)
+    action = mean.clamp(-1.0, 1.0)
+    zeros = torch.zeros(n)
+    return PolicyBatch(obs, action, GaussianPolicy.log_prob(action, mean, std), mean.clone(), std.clone(),
+                       zeros, zeros)
+
+
+@pytest.mark.parametrize("step", ["ppo", "trpl"])
+@pytest.mark.parametrize("coef", [0.0, 10.0])
+def test_pulls_a_saturated_mean_inside_only_when_on(step, coef):
+    torch.manual_seed(0)
+    policy = GaussianPolicy(3, 2, (8,), normalize_obs=False)
+    cfg = PPOConfig(epochs=5, num_minibatches=1, lr_policy=1e-2, ent_coef=1e-9, bounds_loss_coef=coef)
+    opt = PolicyOptimizer(policy, Critic(3, (8,)), cfg, step=step, mean_bound=0.05, cov_bound=0.01)
+    data = _saturated_batch(policy)
+    metrics, _ = opt.update(data)
+    with torch.no_grad():
+        after = policy(data.obs)[0]
+    if coef == 0.0:
+        assert "losses/bounds" not in metrics
+        assert float(after.mean()) == pytest.approx(3.0, abs=0.02)
+    else:
+        assert metrics["losses/bounds"] > 0
+        assert float(after.mean()) < 3.0 - 0.03
+
+
+def test_no_clipping_only_with_a_trust_region_step():
+    policy = GaussianPolicy(3, 2, (8,), normalize_obs=False)
+    with pytest.raises(ValueError, match="ppo.clip is 0"):
+        PolicyOptimizer(policy, Critic(3, (8,)), PPOConfig(clip=0.0), step="ppo")
+    with pytest.raises(ConfigError, match="clip"):
+        from_dict(AlgoConfig, {"ppo": {"clip": -0.1}})
+
+
+def _eta_after_update(clip: float) -> float:
+    torch.manual_seed(0)
+    policy = GaussianPolicy(3, 2, (16,), normalize_obs=False)
+    gen = torch.Generator().manual_seed(1)
+    obs = torch.randn(256, 3, generator=gen)
+    with torch.no_grad():
+        mean, std = policy(obs)
+    action = mean + std * torch.randn(mean.shape, generator=gen)
+    adv = (action - mean)[:, 0] / std[:, 0]  # rewards pushing the first action up: a consistent direction
+    data = PolicyBatch(obs, action, GaussianPolicy.log_prob(action, mean, std), mean, std, adv, torch.zeros(256))
+    cfg = PPOConfig(epochs=10, num_minibatches=2, lr_policy=3e-3, clip=clip)
+    opt = PolicyOptimizer(policy, Critic(3, (8,)), cfg, step="trpl", mean_bound=0.05, cov_bound=0.01)
+    _, eta = opt.update(data)
+    return eta
+
+
+def test_unclipped_trpl_step_pushes_against_the_trust_region():
+    """With PPO's clip the update stops near ratio 1.2 inside the 0.05 bound (eta ~0); without it
+    the projection is what bounds the step, so the multiplier becomes active."""
+    clipped, unclipped = _eta_after_update(0.2), _eta_after_update(0.0)
+    assert unclipped > 0.1 and unclipped > 2 * clipped, (clipped, unclipped)
