@@ -71,3 +71,16 @@ def test_point_maze_feature_variant_is_a_linear_state_reward():
     assert maze_config("trirl").disc.features == "raw"
     with pytest.raises(ConfigError, match="no section 'gail_features'"):
         maze_config("gail", features=True)
+
+
+def test_point_maze_feature_variant_retrains_on_the_objective_it_was_corrected_for():
+    """TRIRL --features and its retraining PPO share the max-ent objective (unnormalised
+    advantages, one entropy coefficient); the TRPL step is unclipped, retraining PPO keeps its clip."""
+    from trirl_ros.core.algo.pointmaze_experiment import maze_config
+
+    train, retrain = maze_config("trirl", features=True), maze_config("ppo", features=True)
+    for key in ("normalize_advantages", "ent_coef", "gamma", "gae_lambda"):
+        assert getattr(train.ppo, key) == getattr(retrain.ppo, key), key
+    assert train.ppo.normalize_advantages is False
+    assert train.ppo.clip == 0.0 and retrain.ppo.clip == 0.2
+    assert maze_config("ppo").ppo.normalize_advantages is True  # plain runs keep PPO's defaults

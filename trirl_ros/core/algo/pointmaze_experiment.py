@@ -2,7 +2,8 @@
 
 1. train the chosen algorithm on the maze from scripted-expert transitions (s, a, s');
 2. retrain: a fresh PPO policy (new seed) from scratch on the frozen learned reward (TRIRL: the
-   corrected reward R_fit + buffer; AIRL: g(s); others: their reward);
+   corrected reward R_fit + buffer; AIRL: g(s); others: their reward); with ``features``, PPO
+   also gets the section ``ppo_features`` (the max-ent objective TRIRL's policy step used);
 3. transfer: the same on the flipped maze (the wall's opening mirrored).
 
 Scores are normalised returns (return - random) / (expert - random) of the deterministic policy,
@@ -119,7 +120,7 @@ def run_pointmaze(algo: str, transfer: bool = False, budget: MazeBudget = QUICK,
     if not transfer or agent.learner is None:
         return result
     frozen = FrozenReward(agent.learner.frozen_reward)
-    ppo_cfg = maze_config("ppo", overrides)
+    ppo_cfg = maze_config("ppo", overrides, features)  # ppo_features: the objective the reward was corrected for
     for stage, flipped in (("retrain", False), ("transfer", True)):
         seed_r = seed + (1000 if stage == "retrain" else 2000)
         cb = None if callback is None else (lambda i, m, st=stage: callback(st, i, m))
