@@ -187,7 +187,7 @@ def test_deploy_node_keeps_the_sim_robot_standing_10s_over_dds(name, ros, ros_en
     damping = transitions[4]
     assert "stale robot state" in damping.reason, damping
     silence = damping.time - node.controller._last_rx  # LowState stopped when the sim exited
-    assert (CI_STALE_PERIODS - 0.5) * period <= silence <= (CI_STALE_PERIODS + 1) * period + 0.1, silence
+    assert (CI_STALE_PERIODS - 0.5) * period <= silence <= 1.0, silence  # upper bound: see the test below
     print(f"{name}: POLICY at {policy_t - transitions[0].time:.3f} s after the first state; "
           f"damping {silence * 1e3:.0f} ms after the last LowState")
     assert damping.time - policy_t > SIM_SECONDS - 3.04 - 1.5  # the policy ran most of the 10 s
@@ -256,7 +256,11 @@ def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(r
         c = node.controller
         assert "stale robot state" in c.fsm.transitions[-1].reason
         silence = c.fsm.transitions[-1].time - c._last_rx
-        assert 2.5 * c.period <= silence <= 4 * c.period + 0.1, f"damping {silence * 1e3:.0f} ms after the last state"
+        # not before the rule (3 periods; 2.5 allows for the timer's phase) and within a second. Tighter
+        # wall-clock bounds flake on the loaded 2-core CI box: its control timer stalls, and damping
+        # came 324 ms after the last state in 1 of 10 local runs. The tick on which the rule fires is
+        # tested without wall-clock time in test/core/deploy/test_safety.py.
+        assert 2.5 * c.period <= silence <= 1.0, f"damping {silence * 1e3:.0f} ms after the last state"
         print(f"stale: damping {silence * 1e3:.0f} ms after the last LowState (period {c.period * 1e3:.0f} ms)")
         _drop(ros, node)
 
@@ -265,7 +269,9 @@ def test_node_over_dds_ignores_bad_crc_damps_on_nan_and_refuses_a_foreign_spec(r
         mode["value"] = "ok"
         node = _deploy_node(ros, dds_domain, "go2", policies["go2"],
                             _deploy_config(tmp_path, zero_torque_s=1000.0, stale_periods=CI_STALE_PERIODS))
-        assert wait_until(lambda: "ZERO_TORQUE" in states, 20.0), f"states {states}; {node.last_error}"
+        assert wait_until(lambda: "ZERO_TORQUE" in states, 20.0), (  # says which side failed, if it does
+            f"states {states}; {node.last_error}; controller state "
+            f"{None if node.controller is None else node.controller.state}")
         mode["value"] = "bad_crc"
         assert wait_until(lambda: node.backend.crc_errors >= 50, 10.0), node.backend.crc_errors
         assert states[-1] == "ZERO_TORQUE", states  # the NaN inside bad-CRC states never reached the FSM
