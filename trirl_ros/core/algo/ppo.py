@@ -2,12 +2,13 @@
 
 * ``ppo``: the clipped surrogate (Schulman et al. 2017), used by the baselines.
 * ``trpl``: every minibatch's Gaussian is projected into the KL trust region around the rollout
-  policy (with ``clip: 0`` the surrogate is the plain importance-sampled one of Otto et al. 2021;
-  otherwise PPO's clip applies too, as in the TRIRL authors' configuration) (:func:`trirl_ros.core.algo.trpl.project_gaussian`); the surrogate uses the projected
-  policy and the trust-region regression loss (coefficient ``tr_coef``, paper Table 7) pulls the
-  network towards its projection. After the update the multiplier
-  ``eta = max over the batch of max(eta_mean(s), eta_cov(s))`` (paper Sec. 4.3, max-eta) of the
-  final network w.r.t. the rollout policy is returned for the reward correction.
+  policy (:func:`trirl_ros.core.algo.trpl.project_gaussian`); the surrogate uses the projected
+  policy (with ``clip: 0`` the plain importance-sampled surrogate of Otto et al. 2021, otherwise
+  PPO's clip applies too, as in the TRIRL authors' configuration), and the trust-region regression
+  loss (coefficient ``tr_coef``, paper Table 7) pulls the network towards its projection. After
+  the update the multiplier ``eta = max over the batch of max(eta_mean(s), eta_cov(s))`` (paper
+  Sec. 4.3, max-eta) of the final network w.r.t. the rollout policy is returned for the reward
+  correction.
 * ``tr_loss``: the surrogate plus ``eta * KL(pi || pi_old)`` with a scheduled penalty
   coefficient eta (paper Sec. 4.3, TR-loss variant), which is also the multiplier returned.
 
