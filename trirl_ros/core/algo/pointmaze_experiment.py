@@ -2,8 +2,8 @@
 
 1. train the chosen algorithm on the maze from scripted-expert transitions (s, a, s');
 2. retrain: a fresh PPO policy (new seed) from scratch on the frozen learned reward (TRIRL: the
-   corrected reward R_fit + buffer; AIRL: g(s); others: their reward); with ``features``, PPO
-   also gets the section ``ppo_features`` (the max-ent objective TRIRL's policy step used);
+   corrected reward R_fit + buffer; AIRL: g(s); others: their reward); with ``features``, both
+   stages get the section ``ppo_features`` (one max-ent policy-step objective);
 3. transfer: the same on the flipped maze (the wall's opening mirrored).
 
 Scores are normalised returns (return - random) / (expert - random) of the deterministic policy,
@@ -62,10 +62,11 @@ class MazeResult:
 def maze_config(algo: str, overrides: list[str] | tuple[str, ...] = (), features: bool = False) -> AlgoConfig:
     """config/algo/<algo>.yaml + the point-maze overrides (config/algo/pointmaze.yaml) + ``overrides``.
 
-    ``features``: also the section ``<algo>_features`` (the feature-based reward of paper App. B).
+    ``features``: also the sections ``<algo>_features`` (the feature-based reward of paper App. B)
+    and ``ppo_features`` (the policy-step objective shared by that training and its retraining).
     """
     data = yaml.safe_load(config_path("algo", "pointmaze.yaml").read_text())
-    sections = [algo, f"{algo}_features"] if features else [algo]
+    sections = list(dict.fromkeys([algo, f"{algo}_features", "ppo_features"])) if features else [algo]
     for name in sections:
         if name not in data:
             raise ConfigError(f"config/algo/pointmaze.yaml has no section {name!r}")
@@ -120,7 +121,7 @@ def run_pointmaze(algo: str, transfer: bool = False, budget: MazeBudget = QUICK,
     if not transfer or agent.learner is None:
         return result
     frozen = FrozenReward(agent.learner.frozen_reward)
-    ppo_cfg = maze_config("ppo", overrides, features)  # ppo_features: the objective the reward was corrected for
+    ppo_cfg = maze_config("ppo", overrides, features)  # ppo_features: the objective training used
     for stage, flipped in (("retrain", False), ("transfer", True)):
         seed_r = seed + (1000 if stage == "retrain" else 2000)
         cb = None if callback is None else (lambda i, m, st=stage: callback(st, i, m))
