@@ -5,6 +5,7 @@
   nodes: ``trigger_shutdown`` first, releasing their backends) and destroyed afterwards. Uses
   ``ros_env`` (isolated domain).
 - :func:`wait_until`: poll a predicate until it holds or a timeout passes.
+- ``CI_STALE_PERIODS``: the stale-state tolerance of deploy nodes in tests that are not about it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ import threading
 import time
 
 import pytest
+
+# Stale-state tolerance (control periods) of deploy nodes in tests that are not about staleness. On
+# the shared 2-core CI box control timers and the DDS sim robot were measured stalling 60-175 ms (a
+# spurious "no new state" just before the operator stop, or in HOLD), so these allow 10 periods
+# (200 ms) instead of the default 3. The 3-period rule itself is tested in test/core/deploy and on a
+# deliberate LowState stop in test_sim2sim_dds.py.
+CI_STALE_PERIODS = 10
 
 
 def wait_until(predicate, timeout: float, period: float = 0.02) -> bool:

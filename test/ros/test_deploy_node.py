@@ -11,13 +11,7 @@ from trirl_ros.core.export.policy_modules import make_policy, mean_action_graph
 from trirl_ros.core.export.run_dir import default_obs_spec
 from trirl_ros.core.robots.spec import load_robot_spec
 
-from .conftest import wait_until
-
-# The in-process MuJoCo backend's control timer was measured going 73-175 ms without a tick on the
-# 2-core CI box (about 1 run in 10), which the default 3-period rule rightly reports as stale state
-# just before the operator stop. These lifecycle tests allow 10 periods (200 ms), as the DDS sim2sim
-# tests do; the staleness rule itself is tested in test/core/deploy and test_sim2sim_dds.py.
-CI_STALE_PERIODS = 10
+from .conftest import CI_STALE_PERIODS, wait_until
 
 
 @pytest.fixture(scope="module")
