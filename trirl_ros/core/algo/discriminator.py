@@ -189,6 +189,13 @@ def paired_minibatches(expert: Transitions, agent: Transitions, epochs: int, min
             yield expert.sample(mb, generator), a
 
 
+def metric_samples(expert: Transitions, agent: Transitions, generator: torch.Generator | None = None,
+                   cap: int = 4096) -> tuple[Transitions, Transitions]:
+    """(expert, agent) subsets of at most ``cap`` samples for the metrics after an update: expert
+    drawn with replacement, the first agent samples."""
+    return expert.sample(min(len(expert), cap), generator), agent.index(slice(0, min(len(agent), cap)))
+
+
 def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, expert: Transitions,
                      agent: Transitions, epochs: int, minibatch: int, grad_penalty_coef: float,
                      loss_fn=bce_loss, generator: torch.Generator | None = None,
@@ -209,7 +216,6 @@ def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, exper
         optimizer.step()
         last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
     with torch.no_grad():
-        e = expert.sample(min(len(expert), 4096), generator)
-        a = agent.index(slice(0, min(len(agent), 4096)))
+        e, a = metric_samples(expert, agent, generator)
         last.update(accuracy_metrics(net.on(e), net.on(a), prefix))
     return last

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from trirl_ros.core.algo.discriminator import (
-    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, paired_minibatches, train_classifier,
+    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, metric_samples, paired_minibatches,
+    train_classifier,
 )
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
@@ -117,8 +118,7 @@ class AIRLReward(RewardLearner):
             (loss + dc.grad_penalty * gp).backward()
             self.opt.step()
         with torch.no_grad():
-            e = expert.sample(min(len(expert), 4096), self.generator)
-            a = agent_batch.index(slice(0, min(len(agent_batch), 4096)))
+            e, a = metric_samples(expert, agent_batch, self.generator)
             le, la = self._logit(e), self._logit(a)
         return {"disc/loss": float(loss.detach()), "disc/grad_penalty": float(gp.detach()),
                 **accuracy_metrics(le, la)}
