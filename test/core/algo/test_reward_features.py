@@ -84,3 +84,78 @@ def test_point_maze_feature_variant_retrains_on_the_objective_it_was_corrected_f
     assert train.ppo.normalize_advantages is False
     assert train.ppo.clip == 0.0 and retrain.ppo.clip == 0.2
     assert maze_config("ppo").ppo.normalize_advantages is True  # plain runs keep PPO's defaults
+
+
+def test_box_transitions_redraw_the_base_features_only():
+    phi = RBFFeatures((0, 2), (-1.0, 0.0), (1.0, 0.5), per_dim=5)
+    obs = torch.tensor([[0.3, 7.0, 0.1], [0.0, 0.0, 0.0]])
+    batch = Transitions(obs, obs + torch.tensor([0.1, 1.0, -0.2]), obs_absorbing=torch.tensor([False, True]))
+    box = phi.box_transitions(batch, 500, torch.Generator().manual_seed(0))
+    assert len(box) == 500 and not box.obs_absorbing.any() and not box.next_absorbing.any()
+    assert (box.obs[:, 1] == 7.0).all()  # only the live transition is drawn; entry 1 is kept
+    assert box.obs[:, 0].min() >= -1.0 and box.obs[:, 0].max() <= 1.0 and box.obs[:, 0].std() > 0.4
+    assert box.obs[:, 2].min() >= 0.0 and box.obs[:, 2].max() <= 0.5
+    assert torch.allclose(box.next_obs - box.obs, torch.tensor([0.1, 1.0, -0.2]).expand(500, 3), atol=1e-6)
+    with pytest.raises(ValueError, match="non-absorbing"):
+        phi.box_transitions(batch.index(torch.tensor([1])), 3)
+
+
+def test_dirichlet_energy_is_the_squared_slope_per_grid_cell():
+    torch.manual_seed(0)
+    net = TransitionNet.from_config("s_next", 3, 2, (), RBF_CFG)  # widths (1, 2)
+    b = Transitions(torch.rand(4, 3), torch.rand(4, 3))
+    h = 1e-3
+    slopes = torch.zeros(4)
+    for x in ("obs", "next_obs"):
+        for k, width in ((0, 1.0), (1, 2.0)):
+            d = torch.zeros(3)
+            d[k] = h
+            up = Transitions(**{**vars(b), x: getattr(b, x) + d})
+            down = Transitions(**{**vars(b), x: getattr(b, x) - d})
+            slopes += ((net.on(up) - net.on(down)) / (2 * h) * width).square()
+    energy = net.state_map.dirichlet_energy(net, b)
+    assert torch.isclose(energy, slopes.mean(), rtol=1e-3), (float(energy), float(slopes.mean()))
+
+
+def _unvisited_bump(smooth: float) -> tuple[float, float, float]:
+    """A linear RBF D on x in [-1, 1]: expert at x < -0.6, agent at -0.4 < x < 0.2, nothing at
+    x > 0.5. Returns (max D where nobody went, mean D on the agent's, on the expert's states)."""
+    from trirl_ros.core.algo.discriminator import train_classifier
+
+    cfg = DiscriminatorConfig(features="rbf", feature_obs=(0,), rbf_low=(-1.0,), rbf_high=(1.0,),
+                              rbf_per_dim=11, hidden=(), input="s")
+    torch.manual_seed(0)
+    net = Discriminator.from_config("s", 1, 1, (), cfg)
+    gen = torch.Generator().manual_seed(0)
+    expert = torch.empty(400, 1).uniform_(-1.0, -0.6, generator=gen)
+    agent = torch.empty(400, 1).uniform_(-0.4, 0.2, generator=gen)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    train_classifier(net, opt, Transitions(expert, expert), Transitions(agent, agent), epochs=300,
+                     minibatch=100, grad_penalty_coef=0.1, generator=gen, smooth_penalty_coef=smooth)
+    with torch.no_grad():
+        far = torch.linspace(0.5, 1.0, 11).unsqueeze(1)
+        return (float(net.on(Transitions(far, far)).max()), float(net.on(Transitions(agent, agent)).mean()),
+                float(net.on(Transitions(expert, expert)).mean()))
+
+
+def test_smoothness_removes_the_maximum_where_nobody_went():
+    """Without it, D decays to its prior 0 where no sample is, above the negative agent region: a
+    spurious maximum a fresh policy climbs to. With it, D there follows its neighbours."""
+    far, agent, expert = _unvisited_bump(0.0)
+    assert expert > 0.5 and agent < -1.0 and far > agent + 0.5, (far, agent, expert)
+    far, agent, expert = _unvisited_bump(10.0)
+    assert expert > agent + 0.3 and far < agent + 0.05, (far, agent, expert)
+
+
+def test_smoothing_settings_need_rbf_features():
+    from trirl_ros.core.algo.discriminator import train_classifier
+    from trirl_ros.core.algo.hparams import AlgoConfig, TRIRLConfig
+
+    with pytest.raises(ValueError, match="smooth_penalty needs disc.features: rbf"):
+        DiscriminatorConfig(smooth_penalty=1.0)
+    with pytest.raises(ValueError, match="rfit_box_fraction needs disc.features: rbf"):
+        AlgoConfig(trirl=TRIRLConfig(rfit_box_fraction=1.0))
+    net = Discriminator.from_config("s", 2, 1, (), DiscriminatorConfig())
+    b = Transitions(torch.zeros(4, 2), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="smooth_penalty needs RBF state features"):
+        train_classifier(net, torch.optim.Adam(net.parameters()), b, b, 1, 4, 0.0, smooth_penalty_coef=1.0)

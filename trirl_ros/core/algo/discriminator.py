@@ -56,6 +56,32 @@ class RBFFeatures(nn.Module):
         z = x[..., list(self.dims)].unsqueeze(-2)  # (..., 1, d)
         return torch.exp(-0.5 * ((z - self.centers) / self.widths).square().sum(-1))
 
+    def box_transitions(self, batch: Transitions, n: int, generator: torch.Generator | None = None) -> Transitions:
+        """n non-absorbing transitions of ``batch`` (drawn with replacement) moved to base features
+        drawn uniformly over the grid's box: obs[dims] redrawn, next_obs[dims] shifted by the same
+        offset, the other entries kept. States no demonstration or rollout has to visit."""
+        live = batch.index(torch.nonzero(~batch.obs_absorbing).squeeze(-1))
+        if len(live) == 0:
+            raise ValueError("box_transitions needs at least one non-absorbing transition")
+        base = live.sample(n, generator)
+        lo, hi = self.centers.min(0).values, self.centers.max(0).values
+        u = lo + (hi - lo) * torch.rand(n, len(self.dims), generator=generator).to(lo.device)
+        d = list(self.dims)
+        obs, nxt = base.obs.clone(), base.next_obs.clone()
+        nxt[:, d] += u - obs[:, d]
+        obs[:, d] = u
+        return Transitions(obs, nxt, base.action)
+
+    def dirichlet_energy(self, net: nn.Module, batch: Transitions) -> torch.Tensor:
+        """Mean over ``batch`` of ||d net / d x[dims]||^2, x in units of the grid spacing, over obs and
+        next_obs: how much ``net`` changes from one grid cell to the next (scalar)."""
+        obs = batch.obs.detach().requires_grad_(True)
+        nxt = batch.next_obs.detach().requires_grad_(True)
+        out = net(obs, nxt, batch.action, batch.obs_absorbing, batch.next_absorbing)
+        grads = torch.autograd.grad(out.sum(), [obs, nxt], create_graph=True, allow_unused=True)
+        d = list(self.dims)
+        return sum((g[:, d] * self.widths).square().sum(-1) for g in grads if g is not None).mean()
+
 
 def state_features(dc, obs_dim: int) -> RBFFeatures | None:
     """The state feature map selected by a :class:`DiscriminatorConfig` (None = the normalised observation)."""
@@ -199,22 +225,31 @@ def metric_samples(expert: Transitions, agent: Transitions, generator: torch.Gen
 def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, expert: Transitions,
                      agent: Transitions, epochs: int, minibatch: int, grad_penalty_coef: float,
                      loss_fn=bce_loss, generator: torch.Generator | None = None,
-                     prefix: str = "disc/") -> dict[str, float]:
+                     prefix: str = "disc/", smooth_penalty_coef: float = 0.0) -> dict[str, float]:
     """Train ``net`` to separate expert from agent transitions; returns metrics of the last pass.
 
     Minibatches come from :func:`paired_minibatches`.
     ``loss_fn(logit_expert, logit_agent)`` defaults to BCE; the gradient penalty is on expert inputs.
+    ``smooth_penalty_coef``: weight of the Dirichlet energy of ``net`` over the RBF grid's box (as
+    many box states as agent samples per minibatch), which needs RBF state features.
     """
+    if smooth_penalty_coef > 0 and not isinstance(net.state_map, RBFFeatures):
+        raise ValueError("disc.smooth_penalty needs RBF state features (disc.features: rbf): "
+                         "their grid is the box it smooths over")
     last = {}
     for e, a in paired_minibatches(expert, agent, epochs, minibatch, generator):
         le, la = net.on(e), net.on(a)
         loss = loss_fn(le, la)
         gp = gradient_penalty(net, e) if grad_penalty_coef > 0 else torch.zeros(())
         total = loss + grad_penalty_coef * gp
+        last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
+        if smooth_penalty_coef > 0:
+            smooth = net.state_map.dirichlet_energy(net, net.state_map.box_transitions(a, len(a), generator))
+            total = total + smooth_penalty_coef * smooth
+            last[f"{prefix}smoothness"] = float(smooth.detach())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
-        last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
     with torch.no_grad():
         e, a = metric_samples(expert, agent, generator)
         last.update(accuracy_metrics(net.on(e), net.on(a), prefix))

@@ -119,6 +119,10 @@ class DiscriminatorConfig:
     epochs: int = 30  # authors: n_disc_epochs 30 (App. C.5: 20-30 for TRIRL; 3-10 adversarial)
     minibatch: int = 512  # authors: discriminator minibatch 512; App. C.5 mini-batch 512
     grad_penalty: float = 0.005  # App. C.5: gradient penalty 0.005 (authors' Go2: 0.16)
+    # ours ("rbf" only): weight of D's Dirichlet energy over the grid's box, the mean squared change
+    # per grid cell at uniformly drawn states. Where no sample constrains D it interpolates its
+    # neighbours instead of decaying to the logit 0 (a harmonic function has no maxima there)
+    smooth_penalty: float = 0.0
     normalize_obs: bool = True  # ours: each discriminator carries its own running normaliser
     warm_start: bool = True  # ours: D^(i) starts from D^(i-1)
 
@@ -128,6 +132,9 @@ class DiscriminatorConfig:
         if self.epochs < 1 or self.minibatch < 1:
             raise ValueError("epochs and minibatch must be >= 1")
         _nonneg("grad_penalty", self.grad_penalty)
+        _nonneg("smooth_penalty", self.smooth_penalty)
+        if self.smooth_penalty > 0 and self.features != "rbf":
+            raise ValueError("disc.smooth_penalty needs disc.features: rbf (it smooths over the RBF grid's box)")
         if self.features == "rbf":
             n = len(self.feature_obs)
             if n == 0 or any(int(i) < 0 for i in self.feature_obs) or len(set(self.feature_obs)) != n:
@@ -160,6 +167,9 @@ class TRIRLConfig:
     rfit_lr: float = 5e-5  # authors: R_fit lr 5e-5
     rfit_minibatch: int = 512  # ours: as the discriminator minibatch
     rfit_expert_fraction: float = 1.0  # ours: expert samples in R_fit's set, relative to the agent batch
+    # ours (disc.features "rbf" only): box states (uniform over the RBF grid) in R_fit's set,
+    # relative to the agent batch, so R_fit follows the buffer where nobody went as well
+    rfit_box_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         _unit("epsilon", self.epsilon)
@@ -177,6 +187,7 @@ class TRIRLConfig:
             raise ValueError("rfit_epochs must be >= 0 and rfit_minibatch >= 1")
         _positive("rfit_lr", self.rfit_lr)
         _positive("rfit_expert_fraction", self.rfit_expert_fraction)
+        _nonneg("rfit_box_fraction", self.rfit_box_fraction)
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,10 @@ class AlgoConfig:
     disc: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     trirl: TRIRLConfig = field(default_factory=TRIRLConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
+
+    def __post_init__(self) -> None:
+        if self.trirl.rfit_box_fraction > 0 and self.disc.features != "rbf":
+            raise ValueError("trirl.rfit_box_fraction needs disc.features: rbf (box states are drawn over the RBF grid)")
 
 
 def load_algo_config(name_or_path: str | Path) -> AlgoConfig:

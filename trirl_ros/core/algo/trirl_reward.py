@@ -78,18 +78,24 @@ class TRIRLReward(RewardLearner):
         expert_batch = expert_batch.to(agent_batch.device)
         self.disc.update_normalizer(Transitions.cat([expert_batch, agent_batch]))
         metrics = train_classifier(self.disc, self.disc_opt, expert_batch, agent_batch, dc.epochs,
-                                   dc.minibatch, dc.grad_penalty, generator=self.generator)
+                                   dc.minibatch, dc.grad_penalty, generator=self.generator,
+                                   smooth_penalty_coef=dc.smooth_penalty)
         # corrected r^(i) and intermediate r~^(i+1) on agent + expert samples (one buffer call)
         # R_fit's regression set: the agent batch plus rfit_expert_fraction as many expert
         # samples (the buffer is evaluated on all of it: the largest part of TRIRL's extra cost)
-        n_exp = max(1, int(round(len(agent_batch) * tc.rfit_expert_fraction)))
-        fit = Transitions.cat([agent_batch, expert_batch.sample(n_exp, self.generator)])
-        corrected, intermediate = self.buffer.rewards(fit, latest=self.disc, etas=self.state_etas(fit))
+        # and rfit_box_fraction as many box states
         n_agent = len(agent_batch)
+        n_exp = max(1, int(round(n_agent * tc.rfit_expert_fraction)))
+        parts = [agent_batch, expert_batch.sample(n_exp, self.generator)]
+        n_box = int(round(n_agent * tc.rfit_box_fraction))
+        if n_box:
+            parts.append(self.rfit.state_map.box_transitions(agent_batch, n_box, self.generator))
+        fit = Transitions.cat(parts)
+        corrected, intermediate = self.buffer.rewards(fit, latest=self.disc, etas=self.state_etas(fit))
         self._cache = (agent_batch, intermediate[:n_agent] / self.beta)
         metrics.update(self._fit_rfit(fit, corrected / self.beta))
         metrics["reward/corrected_agent"] = float(corrected[:n_agent].mean() / self.beta)
-        metrics["reward/corrected_expert"] = float(corrected[n_agent:].mean() / self.beta)
+        metrics["reward/corrected_expert"] = float(corrected[n_agent:n_agent + n_exp].mean() / self.beta)
         metrics["reward/intermediate_agent"] = float(intermediate[:n_agent].mean() / self.beta)
         metrics["reward/buffer_size"] = float(len(self.buffer))
         self._pending = True
