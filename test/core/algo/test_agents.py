@@ -9,18 +9,11 @@ import torch
 from trirl_ros.core.algo.agent import AGENTS, make_agent
 from trirl_ros.core.algo.pointmaze_experiment import maze_config
 from trirl_ros.core.algo.runner import OnPolicyRunner
-from trirl_ros.core.algo.transitions import Transitions
-from trirl_ros.core.envs.pointmaze import PointMazeEnv, collect_expert
+from trirl_ros.core.envs.pointmaze import PointMazeEnv
 
 TINY = ["ppo.horizon=5", "ppo.epochs=2", "ppo.num_minibatches=2", "disc.epochs=2", "disc.minibatch=16",
         "trirl.buffer_size=3", "trirl.rfit_epochs=2", "trirl.rfit_minibatch=16",
         "policy.hidden=[16]", "policy.critic_hidden=[16]", "disc.hidden=[16]", "trirl.rfit_hidden=[16]"]
-
-
-@pytest.fixture(scope="module")
-def expert():
-    s, s2, a, _ = collect_expert(4, num_envs=4)
-    return Transitions(torch.from_numpy(s), torch.from_numpy(s2), torch.from_numpy(a))
 
 
 def run(algo, expert, iterations, overrides=(), seed=0):

@@ -161,16 +161,14 @@ def test_smoothing_settings_need_rbf_features():
         train_classifier(net, torch.optim.Adam(net.parameters()), b, b, 1, 4, 0.0, smooth_penalty_coef=1.0)
 
 
-def _rfit_error_on_box(box_fraction: float) -> float:
+def _rfit_error_on_box(box_fraction: float, expert: Transitions) -> float:
     """Mean |R_fit - corrected reward| on states drawn over the whole arena, after a tiny TRIRL
     --features run and one more reward update (R_fit's target is that update's corrected reward)."""
     from trirl_ros.core.algo.agent import make_agent
     from trirl_ros.core.algo.pointmaze_experiment import maze_config
     from trirl_ros.core.algo.runner import OnPolicyRunner
-    from trirl_ros.core.envs.pointmaze import PointMazeEnv, collect_expert
+    from trirl_ros.core.envs.pointmaze import PointMazeEnv
 
-    s, s2, a, _ = collect_expert(4, num_envs=4)
-    expert = Transitions(torch.from_numpy(s), torch.from_numpy(s2), torch.from_numpy(a))
     cfg = maze_config("trirl", ["ppo.horizon=10", "ppo.epochs=2", "disc.minibatch=20", "trirl.rfit_minibatch=20",
                                 "trirl.epsilon=0.5", f"trirl.rfit_box_fraction={box_fraction}"], features=True)
     agent = make_agent(cfg, 4, 2, num_envs=4, seed=0)
@@ -183,6 +181,6 @@ def _rfit_error_on_box(box_fraction: float) -> float:
         return float((learner.rfit.on(box) - corrected).abs().mean())
 
 
-def test_rfit_box_fraction_fits_the_corrected_reward_where_nobody_went():
-    without, with_box = _rfit_error_on_box(0.0), _rfit_error_on_box(1.0)
+def test_rfit_box_fraction_fits_the_corrected_reward_where_nobody_went(expert):
+    without, with_box = _rfit_error_on_box(0.0, expert), _rfit_error_on_box(1.0, expert)
     assert with_box < 0.5 * without, (with_box, without)
