@@ -16,13 +16,15 @@ from pathlib import Path
 
 # panel title -> metric keys (those present in the run are drawn)
 PANELS = {
-    "imitation score": ("eval/score", "eval/survival"),
+    "imitation score": ("eval/score", "eval/score_min", "eval/all_up"),
     "reward (per step)": ("reward/ppo_mean", "reward/corrected_agent", "reward/corrected_expert"),
     "discriminator accuracy": ("disc/accuracy", "disc/accuracy_expert", "disc/accuracy_agent"),
     "trust-region eta": ("tr/eta", "tr/eta_mean_max", "tr/eta_cov_max"),
-    "KL": ("tr/mean_kl", "tr/cov_kl", "tr/kl", "losses/approx_kl"),
+    "KL": ("policy/kl", "tr/mean_kl", "tr/cov_kl", "tr/kl", "losses/approx_kl"),
     "losses": ("losses/policy", "losses/value", "disc/loss", "reward/rfit_mse"),
     "tracking error": ("eval/joint_pos_rmse", "eval/joint_vel_rmse"),
+    "tracking reward terms": ("reward/track_lin_vel", "reward/track_ang_vel", "reward/track_joint_pos",
+                              "reward/track_joint_vel", "reward/track_orientation", "reward/track_height"),
     "episode length": ("env/episode_length",),
 }
 

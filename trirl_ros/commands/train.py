@@ -56,7 +56,9 @@ def _progress(run, disable: bool):
             post["disc"] = f"{row['disc/accuracy']:.2f}"
         bar.set_postfix(post, refresh=False)
         if disable and "eval/score" in row:
-            print(f"step {step} iteration {int(row.get('iteration', 0))} score {row['eval/score']:.4f}", flush=True)
+            print(f"step {step} iteration {int(row.get('iteration', 0))} score {row['eval/score']:.4f} "
+                  f"min {row.get('eval/score_min', float('nan')):.4f} all_up {row.get('eval/all_up', float('nan')):.2f} "
+                  f"wall {row.get('wall_s', 0.0):.0f} s", flush=True)
 
     return callback, bar.close
 

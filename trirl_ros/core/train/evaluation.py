@@ -2,13 +2,18 @@
 
 Per policy step t = 1..S of a deterministic rollout, with v the heading-frame linear velocity of
 the robot's upper body (G1 torso, Go2 base) and the demonstration time-aligned (clip frame
-t mod clip length: short clips loop)::
+(t0 + t) mod clip length from the episode's start frame t0: short clips loop)::
 
     score = (1 / S) * sum_t exp(-|| v_agent(t) - v_expert(t) ||^2)
 
 An env that falls contributes 0 from then on, so 1.0 is perfect imitation over the whole S-step
 episode (the paper: S = 1000). Joint tracking errors are RMS over joints, averaged over the steps
 an env is alive.
+
+One evaluation rolls out E episodes at once from different start phases (:func:`start_frames`):
+env e takes clip e mod C and the (e // C)-th of its episodes' evenly spaced start frames in that
+clip. One deterministic episode is bimodal (up 20 s or down in 1 s); E of them give the mean, the
+worst episode and the fraction that stayed up. A policy *walks* when every episode stays up.
 """
 
 from __future__ import annotations
@@ -28,17 +33,29 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalResult:
-    """score in [0, 1]; joint_pos_rmse rad; joint_vel_rmse rad/s; survival: mean fraction of the S
-    steps the envs stayed up; per_env_score (E,)."""
+    """score in [0, 1] (mean over the E episodes); joint_pos_rmse rad; joint_vel_rmse rad/s;
+    survival: mean fraction of the S steps the envs stayed up; per_env_score (E,); all_up: the
+    fraction of episodes up for all S steps."""
 
     score: float
     joint_pos_rmse: float
     joint_vel_rmse: float
     survival: float
     per_env_score: tuple[float, ...]
+    all_up: float
+
+    @property
+    def score_min(self) -> float:
+        return min(self.per_env_score)
+
+    @property
+    def walks(self) -> bool:
+        """Every episode stayed up for the whole evaluation."""
+        return self.all_up >= 1.0
 
     def metrics(self, prefix: str = "eval/") -> dict[str, float]:
-        return {f"{prefix}score": self.score, f"{prefix}joint_pos_rmse": self.joint_pos_rmse,
+        return {f"{prefix}score": self.score, f"{prefix}score_min": self.score_min,
+                f"{prefix}all_up": self.all_up, f"{prefix}joint_pos_rmse": self.joint_pos_rmse,
                 f"{prefix}joint_vel_rmse": self.joint_vel_rmse, f"{prefix}survival": self.survival}
 
 
@@ -49,21 +66,31 @@ def make_eval_env(train_env: LocomotionEnv, steps: int, num_envs: int, seed: int
     return LocomotionEnv(train_env.robot, cfg, num_envs=num_envs, seed=seed, num_threads=1)
 
 
+def start_frames(ref: ReferenceMotion, num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+    """clips (E,) and start steps t0 (E,) within them: env e takes clip e mod C and the
+    (e // C)-th of n_c evenly spaced steps of that clip (n_c: the envs on clip c)."""
+    e = np.arange(num_envs)
+    clips = e % ref.num_clips
+    per_clip = np.bincount(clips, minlength=ref.num_clips)
+    t0 = (e // ref.num_clips) * ref.lengths[clips] // per_clip[clips]
+    return clips, t0
+
+
 def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarray], ref: ReferenceMotion,
                     steps: int = 1000, init: str = "reference") -> EvalResult:
     """Roll out ``policy`` (obs (E, D) -> action (E, J), deterministic) for ``steps`` steps in all
     E envs of ``env`` (whose time limit must lie beyond ``steps``) and score it against ``ref``.
 
-    init 'reference': env e starts at the first frame of clip e mod C; 'default': default pose
-    (the reference track still starts at the clip's first frame).
+    init 'reference': env e starts at its start frame (:func:`start_frames`); 'default': default
+    pose (the reference track still starts at that frame).
     """
     if env.max_episode_steps <= steps:
         raise ValueError(f"eval env time limit {env.max_episode_steps} steps must exceed {steps}")
     E = env.num_envs
-    clips = np.arange(E) % ref.num_clips
+    clips, t0 = start_frames(ref, E)
     obs = env.reset()
     if init == "reference":
-        start = ref.frame_index(clips, 0)
+        start = ref.frame_index(clips, t0)
         obs = env.reset_to(ref.qpos[start], ref.qvel[start])
     elif init != "default":
         raise ValueError(f"eval init must be 'reference' or 'default', got {init!r}")
@@ -78,7 +105,7 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
         alive &= ~(terminated | truncated)
         if not alive.any():
             break
-        k = ref.frame_index(clips, t)
+        k = ref.frame_index(clips, t0 + t)
         ids = np.nonzero(alive)[0]
         qpos, qvel = env.get_qpos()[ids], env.get_qvel()[ids]
         dv = vel(qpos, qvel) - ref.velocity[k[ids]]
@@ -92,6 +119,7 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
     per_env = total / steps
     live = np.maximum(alive_steps, 1)
     res = EvalResult(float(per_env.mean()), float(np.mean(pos_err / live)), float(np.mean(vel_err / live)),
-                     float(np.mean(alive_steps / steps)), tuple(float(s) for s in per_env))
+                     float(np.mean(alive_steps / steps)), tuple(float(s) for s in per_env),
+                     float(np.mean(alive_steps >= steps)))
     log.debug("imitation score %.4f (per env %s), survival %.2f", res.score, res.per_env_score, res.survival)
     return res
