@@ -228,7 +228,9 @@ AMP = _baseline("AMP", AMPReward)
 MLIRL = _baseline("MLIRL", MLIRLReward)
 PIRO = _baseline("PIRO", PIROReward)
 
-AGENTS = {"trirl": TRIRL, "gail": GAIL, "airl": AIRL, "amp": AMP, "mlirl": MLIRL, "piro": PIRO, "ppo": PPO}
+# "tracking" is PPO on the reference-tracking reward the training run computes (not IRL)
+AGENTS = {"trirl": TRIRL, "gail": GAIL, "airl": AIRL, "amp": AMP, "mlirl": MLIRL, "piro": PIRO, "ppo": PPO,
+          "tracking": PPO}
 
 
 def make_agent(cfg: AlgoConfig, obs_dim: int, act_dim: int, num_envs: int, device="cpu", seed: int = 0,

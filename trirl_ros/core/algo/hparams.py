@@ -15,7 +15,7 @@ from typing import Literal
 
 from trirl_ros.core.config import ConfigError, config_path, load_yaml
 
-ALGORITHMS = ("trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo")
+ALGORITHMS = ("trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo", "tracking")
 
 
 def _positive(name: str, value: float) -> None:
@@ -81,6 +81,10 @@ class PPOConfig:
     # action, its advantage carries no gradient and the policy stays stuck there. 0 = off.
     bounds_loss_coef: float = 0.0
     bounds_soft_limit: float = 1.0
+    # adaptive step size (rsl_rl / legged_gym "adaptive" schedule): after every minibatch the
+    # learning rates shrink by 1.5 when KL(pi_old || pi) exceeds 2 x desired_kl and grow by 1.5
+    # below desired_kl / 2 (policy lr kept in [1e-5, 1e-2]; critic lr scaled alike). 0 = fixed lr
+    desired_kl: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("horizon", "epochs", "num_minibatches"):
@@ -98,6 +102,7 @@ class PPOConfig:
         _positive("max_grad_norm", self.max_grad_norm)
         _nonneg("bounds_loss_coef", self.bounds_loss_coef)
         _positive("bounds_soft_limit", self.bounds_soft_limit)
+        _nonneg("desired_kl", self.desired_kl)
 
 
 @dataclass(frozen=True)
@@ -209,15 +214,59 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """The tracking baseline's reward (algorithm ``tracking``; not IRL: it reads the reference).
+
+    Per step, against the reference frame each env is at (its own phase, advanced one frame per
+    policy step; DeepMimic, Peng et al. 2018; BeyondMimic-style trackers use the same form)::
+
+        r = sum_k weight_k * exp(-k_k * e_k)
+
+    with e_k the squared error of term k: ``lin_vel`` base linear velocity in the base frame
+    (m/s), ``ang_vel`` base angular velocity (rad/s), ``joint_pos`` sum over joints (rad),
+    ``joint_vel`` sum over joints (rad/s), ``orientation`` projected gravity (unit vector),
+    ``height`` base height (m). A weight of 0 drops the term.
+    """
+
+    lin_vel_weight: float = 0.5  # the issue's measured Go2 tracker: 0.5 exp(-|dv|^2) + 0.5 exp(-2 sum dq^2)
+    lin_vel_k: float = 1.0
+    joint_pos_weight: float = 0.5
+    joint_pos_k: float = 2.0
+    ang_vel_weight: float = 0.0
+    ang_vel_k: float = 0.5
+    joint_vel_weight: float = 0.0
+    joint_vel_k: float = 0.01
+    orientation_weight: float = 0.0
+    orientation_k: float = 5.0
+    height_weight: float = 0.0
+    height_k: float = 100.0
+
+    TERMS = ("lin_vel", "ang_vel", "joint_pos", "joint_vel", "orientation", "height")
+
+    def __post_init__(self) -> None:
+        for t in self.TERMS:
+            _nonneg(f"tracking.{t}_weight", getattr(self, f"{t}_weight"))
+            _nonneg(f"tracking.{t}_k", getattr(self, f"{t}_k"))
+        if not any(getattr(self, f"{t}_weight") > 0 for t in self.TERMS):
+            raise ValueError("tracking: every term weight is 0; the reward would be constant")
+
+    def terms(self) -> dict[str, tuple[float, float]]:
+        """{term: (weight, k)} of the terms with a positive weight."""
+        return {t: (getattr(self, f"{t}_weight"), getattr(self, f"{t}_k")) for t in self.TERMS
+                if getattr(self, f"{t}_weight") > 0}
+
+
+@dataclass(frozen=True)
 class AlgoConfig:
     """One algorithm's complete hyperparameters (file ``config/algo/<algorithm>.yaml``)."""
 
-    algorithm: Literal["trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo"] = "trirl"
+    algorithm: Literal["trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo", "tracking"] = "trirl"
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     disc: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     trirl: TRIRLConfig = field(default_factory=TRIRLConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self) -> None:
         if self.trirl.rfit_box_fraction > 0 and self.disc.features != "rbf":

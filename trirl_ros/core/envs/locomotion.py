@@ -128,8 +128,9 @@ class LocomotionEnv:
         truncated (N,) bool, info``; done envs are reset and their ``obs`` row is the first
         observation of the new episode. ``info``: ``final_obs`` (N, D) observation reached by
         the step (before any reset; equals ``obs`` where not done), ``state`` RobotState of
-        ``obs``, ``final_state`` RobotState before the reset, ``episode_steps`` (N,) length of the
-        episode that just ended (0 where not done).
+        ``obs``, ``final_state`` RobotState before the reset, ``final_qpos`` (N, nq) / ``final_qvel``
+        (N, nv) the physics state the step reached (before any reset), ``episode_steps`` (N,) length
+        of the episode that just ended (0 where not done).
         """
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (self.num_envs, self.action_dim):
@@ -146,6 +147,7 @@ class LocomotionEnv:
         self._steps += 1
 
         final_state = self.state()
+        final_qpos, final_qvel = self._qpos.copy(), self._qvel.copy()
         final_obs = self._history.push(self._frame(final_state, finite_only=True))
         terminated = self._fallen()
         truncated = (self._steps >= self.max_episode_steps) & ~terminated
@@ -159,7 +161,7 @@ class LocomotionEnv:
             obs = final_obs.copy()
             obs[ids] = self._history.fill(ids, self._frame(state, ids))
         info = {"final_obs": final_obs, "state": state, "final_state": final_state,
-                "episode_steps": episode_steps}
+                "final_qpos": final_qpos, "final_qvel": final_qvel, "episode_steps": episode_steps}
         return obs, terminated, truncated, info
 
     def state(self) -> RobotState:

@@ -89,7 +89,11 @@ class ReferenceMotion:
         clips = np.asarray(clips, dtype=np.int64)
         return self.starts[clips] + np.asarray(t) % self.lengths[clips]
 
+    def sample_frames(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        """k frame indices (k,) drawn uniformly over all frames."""
+        return rng.integers(0, self.num_frames, size=k)
+
     def sample(self, rng: np.random.Generator, k: int) -> tuple[np.ndarray, np.ndarray]:
         """k demonstration states drawn uniformly over all frames: qpos (k, nq), qvel (k, nv)."""
-        idx = rng.integers(0, self.num_frames, size=k)
+        idx = self.sample_frames(rng, k)
         return self.qpos[idx].copy(), self.qvel[idx].copy()

@@ -47,6 +47,7 @@ from trirl_ros.core.train.evaluation import EvalResult, imitation_score, make_ev
 from trirl_ros.core.train.metrics import MetricsLogger
 from trirl_ros.core.train.reference import ReferenceMotion
 from trirl_ros.core.train.task import TaskConfig, load_task_config, resolve_device, task_to_yaml
+from trirl_ros.core.train.tracking import TrackingReward
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class TrainingRun:
         self.agent = build_agent(cfg.algo, self.env.observation_dim, self.env.action_dim, cfg.num_envs,
                                  self.view, self.device, cfg.seed)
         self.rng = np.random.default_rng(cfg.seed + 1)  # reference-state initialisation draws
+        self.tracking = self._make_tracking()
+        self._track_sums: dict[str, float] = {}
+        self._track_count = 0
         self.eval_env = make_eval_env(self.env, cfg.eval.steps, cfg.eval.num_envs, seed=cfg.seed + 2)
         self.env_steps = 0
         self.iteration = 0
@@ -129,6 +133,17 @@ class TrainingRun:
         if state.get("config_sha256") != run.config_sha256:
             raise ValueError(f"{run_dir / CONFIG} changed since the checkpoint was written")
         return run
+
+    def _make_tracking(self) -> TrackingReward | None:
+        """The tracking baseline's per-env phase and reward (algorithm 'tracking'), else None."""
+        if self.cfg.algo.algorithm != "tracking":
+            return None
+        from trirl_ros.core.robots.models import body_id, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
+
+        m, r = self.env.model, self.robot
+        fd = int(m.jnt_dofadr[m.body_jntadr[body_id(m, r.base_body)]])
+        return TrackingReward(self.cfg.algo.tracking, self.ref, self.cfg.num_envs, joint_qpos_adr(m, r),
+                              joint_dof_adr(m, r), free_joint_qpos_adr(m, r), fd)
 
     def _expert_transitions(self) -> Transitions:
         from trirl_ros.core.demos.processing import expert_transitions
@@ -204,6 +219,9 @@ class TrainingRun:
             if self._finished_lengths:
                 row["env/episode_length"] = float(np.mean(self._finished_lengths))
                 self._finished_lengths = []
+            if self._track_count:
+                row.update({k: v / self._track_count for k, v in self._track_sums.items()})
+                self._track_sums, self._track_count = {}, 0
             if self.iteration % self.cfg.eval.every_iters == 0 or self.done:
                 t3 = time.perf_counter()
                 row.update(self.evaluate().metrics())
@@ -234,6 +252,9 @@ class TrainingRun:
             env_rng = getattr(self.env, "_rng", None)
             if isinstance(env_rng, np.random.Generator):
                 state["env"]["rng"] = ckpt.generator_state(env_rng)
+            if self.tracking is not None:
+                state["tracking"] = {"clip": torch.from_numpy(self.tracking.clip.copy()),
+                                     "t": torch.from_numpy(self.tracking.t.copy())}
             path = ckpt.save_atomic(state, self.run_dir / CHECKPOINT)
             self.logger.flush()
             log.debug("checkpoint %s at step %d (iteration %d)", path, self.env_steps, self.iteration)
@@ -312,14 +333,21 @@ class TrainingRun:
 
     def _reference_reset(self, ids: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Move a ``reference_init`` fraction of envs ``ids`` (just reset to the default pose) to
-        random demonstration states; returns the updated obs (N, D)."""
-        if len(ids) == 0 or self.cfg.reference_init <= 0:
+        random demonstration states; returns the updated obs (N, D). The tracking baseline's
+        phase of each env follows: the demonstration frame, or a random one for the default pose."""
+        if len(ids) == 0:
+            return obs
+        if self.tracking is not None:
+            self.tracking.random_phase(ids, self.rng)
+        if self.cfg.reference_init <= 0:
             return obs
         pick = ids[self.rng.random(len(ids)) < self.cfg.reference_init]
         if len(pick) == 0:
             return obs
-        qpos, qvel = self.ref.sample(self.rng, len(pick))
-        return self.env.reset_to(qpos, qvel, pick)
+        frames = self.ref.sample_frames(self.rng, len(pick))
+        if self.tracking is not None:
+            self.tracking.set_phase(pick, frames)
+        return self.env.reset_to(self.ref.qpos[frames], self.ref.qvel[frames], pick)
 
     def _initial_obs(self) -> np.ndarray:
         obs = self.env.reset()
@@ -327,10 +355,15 @@ class TrainingRun:
 
     def _collect(self) -> None:
         agent, env, n = self.agent, self.env, self.cfg.num_envs
-        zeros = np.zeros(n)
+        reward = np.zeros(n)
         while not agent.ready:
             action = agent.act(self.obs)
             next_obs, terminated, truncated, info = env.step(action.cpu().numpy())
+            if self.tracking is not None:
+                reward, parts = self.tracking.step(info["final_qpos"], info["final_qvel"])
+                for k, v in parts.items():
+                    self._track_sums[k] = self._track_sums.get(k, 0.0) + v
+                self._track_count += 1
             done = terminated | truncated
             self._ep_len += 1
             if done.any():
@@ -338,7 +371,7 @@ class TrainingRun:
                 self._finished_lengths.extend(self._ep_len[ids].tolist())
                 self._ep_len[ids] = 0
                 next_obs = self._reference_reset(ids, next_obs)
-            agent.process_step(self.obs, action, next_obs, zeros, terminated, truncated, info["final_obs"])
+            agent.process_step(self.obs, action, next_obs, reward, terminated, truncated, info["final_obs"])
             self.obs = next_obs
             self.env_steps += n
 
@@ -354,5 +387,8 @@ class TrainingRun:
         self.obs = self.env.reset_to(env["qpos"].numpy(), env["qvel"].numpy())
         self._ep_len = env["episode_length"].numpy().astype(np.int64).copy()
         ckpt.set_generator_state(self.rng, state["run_rng"])
+        if self.tracking is not None:
+            self.tracking.clip[:] = state["tracking"]["clip"].numpy()
+            self.tracking.t[:] = state["tracking"]["t"].numpy()
         ckpt.restore_global_rng(state["global_rng"])
         log.info("resumed %s at step %d (iteration %d)", self.run_dir, self.env_steps, self.iteration)

@@ -1,0 +1,120 @@
+"""The tracking baseline: reward against hand-computed values, the per-env phase, a tiny run on the
+real Go2 mocap (reward reaches PPO, phases survive a resume), and the evaluation's start phases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from trirl_ros.core.algo.hparams import TrackingConfig
+from trirl_ros.core.demos.dataset import Dataset
+from trirl_ros.core.envs.config import load_env_config
+from trirl_ros.core.envs.locomotion import LocomotionEnv
+from trirl_ros.core.robots.models import body_id, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
+from trirl_ros.core.robots.spec import load_robot_spec
+from trirl_ros.core.train.evaluation import start_frames
+from trirl_ros.core.train.reference import ReferenceMotion
+from trirl_ros.core.train.run import TrainingRun
+from trirl_ros.core.train.task import load_task_config
+from trirl_ros.core.train.tracking import TrackingReward
+
+ALL_TERMS = dict(lin_vel_weight=0.3, ang_vel_weight=0.1, joint_pos_weight=0.3, joint_vel_weight=0.1,
+                 orientation_weight=0.1, height_weight=0.1)
+
+
+@pytest.fixture(scope="module")
+def go2(robots_dir):
+    robot = load_robot_spec("go2")
+    env = LocomotionEnv(robot, load_env_config("go2"), num_envs=1)
+    yield robot, env
+    env.close()
+
+
+def _two_clip_reference(robot, env, lengths=(10, 20)) -> ReferenceMotion:
+    """Clip 0 stands; clip 1 moves along x at 1 m/s; both in the default pose."""
+    T = sum(lengths)
+    qpos = np.tile(np.concatenate([env.default_qpos[:7], robot.default_pos]), (T, 1))
+    qvel = np.zeros((T, 6 + robot.num_joints))
+    qvel[lengths[0]:, 0] = 1.0
+    ds = Dataset(robot.name, robot.joint_names, robot.policy_hz, qpos, qvel, np.array([0, lengths[0], T]))
+    return ReferenceMotion(ds, robot, env.model, env.default_qpos)
+
+
+def _tracker(cfg, robot, env, ref, n):
+    m = env.model
+    fd = int(m.jnt_dofadr[m.body_jntadr[body_id(m, robot.base_body)]])
+    return TrackingReward(cfg, ref, n, joint_qpos_adr(m, robot), joint_dof_adr(m, robot),
+                          free_joint_qpos_adr(m, robot), fd)
+
+
+def test_reward_is_the_weight_sum_on_the_reference_and_exp_of_the_error_off_it(go2):
+    robot, env = go2
+    ref = _two_clip_reference(robot, env)
+    cfg = TrackingConfig(**ALL_TERMS)
+    tr = _tracker(cfg, robot, env, ref, 3)
+    tr.set_phase(np.arange(3), np.array([10, 10, 10]))  # clip 1, its first frame
+    nxt = ref.frame_index(np.array([1, 1, 1]), np.array([1, 1, 1]))
+    qpos, qvel = ref.qpos[nxt].copy(), ref.qvel[nxt].copy()
+    qvel[1, 0] = 0.5  # env 1: 0.5 m/s slower than the reference
+    q = joint_qpos_adr(env.model, robot)
+    qpos[2, q[0]] += 0.2  # env 2: one joint 0.2 rad off
+    qpos[2, 2] -= 0.05  # and the base 5 cm lower
+    r, parts = tr.step(qpos, qvel)
+    total = sum(ALL_TERMS.values())
+    assert r[0] == pytest.approx(total, abs=1e-12)
+    assert r[1] == pytest.approx(total - 0.3 + 0.3 * math.exp(-1.0 * 0.25), abs=1e-12)
+    expect2 = total - 0.3 - 0.1 + 0.3 * math.exp(-2.0 * 0.04) + 0.1 * math.exp(-100.0 * 0.0025)
+    assert r[2] == pytest.approx(expect2, abs=1e-12)
+    assert parts["reward/track_lin_vel"] == pytest.approx((2 + math.exp(-0.25)) / 3)
+    assert tr.t.tolist() == [1, 1, 1] and tr.clip.tolist() == [1, 1, 1]
+
+
+def test_phase_follows_the_reset_frame_and_loops_in_its_clip(go2):
+    robot, env = go2
+    ref = _two_clip_reference(robot, env)
+    tr = _tracker(TrackingConfig(), robot, env, ref, 2)
+    tr.set_phase(np.array([0, 1]), np.array([9, 29]))  # the last frames of clip 0 and clip 1
+    assert tr.clip.tolist() == [0, 1] and tr.t.tolist() == [9, 19]
+    tr.step(ref.qpos[[0, 10]], ref.qvel[[0, 10]])
+    assert tr.frames().tolist() == [0, 10]  # each looped to its own clip's start
+    rng = np.random.default_rng(0)
+    tr.random_phase(np.array([0, 1]), rng)
+    assert all(ref.starts[c] + t < ref.num_frames for c, t in zip(tr.clip, tr.t))
+
+
+def test_config_rejects_a_constant_reward_and_negative_settings():
+    with pytest.raises(ValueError, match="every term weight is 0"):
+        TrackingConfig(lin_vel_weight=0.0, joint_pos_weight=0.0)
+    with pytest.raises(ValueError, match="tracking.height_k must be a finite number >= 0"):
+        TrackingConfig(height_k=-1.0)
+
+
+def test_evaluation_start_phases_spread_over_each_clip(go2):
+    robot, env = go2
+    ref = _two_clip_reference(robot, env, lengths=(10, 20))
+    clips, t0 = start_frames(ref, 8)
+    assert clips.tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
+    assert t0.tolist() == [0, 0, 2, 5, 5, 10, 7, 15]
+    clips, t0 = start_frames(ref, 1)
+    assert clips.tolist() == [0] and t0.tolist() == [0]
+
+
+def test_tiny_tracking_run_feeds_the_reward_to_ppo_and_resumes_its_phases(tiny_task, tmp_path):
+    path = tiny_task(total_steps=64, reference_init=1.0)
+    cfg = load_task_config(path, ["algo.algorithm=tracking", "export=false"])
+    run = TrainingRun.create(cfg, tmp_path / "run", tensorboard=False)
+    # every env started from a demonstration frame, and tracks that frame
+    start = run.tracking.frames()
+    assert np.allclose(run.env.get_qpos()[:, :3], run.ref.qpos[start, :3])
+    row = run.step_iteration()
+    assert 0.0 < row["reward/ppo_mean"] <= 1.0  # 0.5 exp(-|dv|^2) + 0.5 exp(-2 sum dq^2)
+    assert row["reward/ppo_mean"] == pytest.approx(
+        0.5 * row["reward/track_lin_vel"] + 0.5 * row["reward/track_joint_pos"], rel=1e-6)
+    run.save_checkpoint()
+    clip, t = run.tracking.clip.copy(), run.tracking.t.copy()
+    run.close()
+    again = TrainingRun.resume(tmp_path / "run", tensorboard=False)
+    assert again.tracking.clip.tolist() == clip.tolist() and again.tracking.t.tolist() == t.tolist()
+    again.close()
