@@ -85,3 +85,37 @@ def test_unclipped_trpl_step_pushes_against_the_trust_region():
     the projection is what bounds the step, so the multiplier becomes active."""
     clipped, unclipped = _eta_after_update(0.2), _eta_after_update(0.0)
     assert unclipped > 0.1 and unclipped > 2 * clipped, (clipped, unclipped)
+
+
+def test_adaptive_lr_follows_rsl_rls_rule_and_its_bounds():
+    policy = GaussianPolicy(3, 2, (8,), normalize_obs=False)
+    cfg = PPOConfig(lr_policy=1e-3, lr_critic=2e-3, desired_kl=0.01)
+    opt = PolicyOptimizer(policy, Critic(3, (8,)), cfg)
+    opt._adapt_lr(0.03)  # above 2 x 0.01: / 1.5
+    assert [g["lr"] for g in opt.optimizer.param_groups] == pytest.approx([1e-3 / 1.5, 2e-3 / 1.5])
+    opt._adapt_lr(0.01)  # inside [0.005, 0.02]: unchanged
+    assert opt.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 1.5)
+    opt._adapt_lr(0.001)  # below 0.005: x 1.5
+    assert opt.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+    for _ in range(30):
+        opt._adapt_lr(0.0)
+    assert opt.optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)  # policy lr capped at 1e-2
+    assert opt.state_dict()["lr_scale"] == pytest.approx(10.0)
+    with pytest.raises(ConfigError, match="desired_kl"):
+        from_dict(AlgoConfig, {"ppo": {"desired_kl": -0.01}})
+
+
+def test_every_step_reports_the_kl_it_took():
+    torch.manual_seed(0)
+    for step in ("ppo", "trpl"):
+        policy = GaussianPolicy(3, 2, (8,), normalize_obs=False)
+        opt = PolicyOptimizer(policy, Critic(3, (8,)), PPOConfig(epochs=2, num_minibatches=1, lr_policy=1e-2),
+                              step=step, mean_bound=0.05, cov_bound=0.01)
+        obs = torch.randn(32, 3)
+        with torch.no_grad():
+            mean, std = policy(obs)
+        action = mean + std * torch.randn(32, 2)
+        adv = torch.randn(32)
+        metrics, _ = opt.update(PolicyBatch(obs, action, GaussianPolicy.log_prob(action, mean, std), mean, std,
+                                            adv, adv))
+        assert metrics["policy/kl"] > 0.0

@@ -67,6 +67,18 @@ class PolicyOptimizer:
             {"params": list(policy.parameters()), "lr": cfg.lr_policy},
             {"params": list(critic.parameters()), "lr": cfg.lr_critic},
         ], eps=1e-5)
+        self.lr_scale = 1.0  # the adaptive schedule's factor on both learning rates (ppo.desired_kl)
+
+    def _adapt_lr(self, kl: float) -> None:
+        """rsl_rl's adaptive schedule: lr / 1.5 above 2 x desired_kl, x 1.5 below half of it."""
+        target = self.cfg.desired_kl
+        if kl > 2.0 * target:
+            self.lr_scale /= 1.5
+        elif kl < 0.5 * target:
+            self.lr_scale *= 1.5
+        self.lr_scale = min(max(self.lr_scale, 1e-5 / self.cfg.lr_policy), 1e-2 / self.cfg.lr_policy)
+        for group, base in zip(self.optimizer.param_groups, (self.cfg.lr_policy, self.cfg.lr_critic)):
+            group["lr"] = base * self.lr_scale
 
     def _dist(self, obs, mean_old, std_old):
         mean, std = self.policy(obs)
@@ -130,6 +142,8 @@ class PolicyOptimizer:
                 with torch.no_grad():
                     approx_kl = float(((ratio - 1) - torch.log(ratio)).mean())
                     clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean()) if cfg.clip > 0 else 0.0
+                    if cfg.desired_kl > 0:
+                        self._adapt_lr(float((trpl.mean_kl(mo, mean, std) + trpl.cov_kl(so, std)).mean()))
                 self.optimizer.step()
                 vals = {"losses/policy": -float(surr.detach()), "losses/value": float(v_loss.detach()),
                         "losses/entropy": float(entropy.detach()), "losses/approx_kl": approx_kl,
@@ -151,11 +165,17 @@ class PolicyOptimizer:
                 metrics["tr/cov_kl"] = float(trpl.cov_kl(std, data.std_old).mean())
         elif self.step == "tr_loss":
             eta = float(kl_coef)
+        with torch.no_grad():  # the step taken, comparable across algorithms: KL(pi_new || pi_old), batch mean
+            mean, std = self.policy(data.obs)
+            metrics["policy/kl"] = float((trpl.mean_kl(mean, data.mean_old, data.std_old)
+                                          + trpl.cov_kl(std, data.std_old)).mean())
         metrics["policy/std_mean"] = float(self.policy.std().mean().detach())
+        metrics["losses/lr_policy"] = float(self.optimizer.param_groups[0]["lr"])
         return metrics, eta
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict()}
+        return {"optimizer": self.optimizer.state_dict(), "lr_scale": self.lr_scale}
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        self.lr_scale = float(state.get("lr_scale", 1.0))
