@@ -36,6 +36,7 @@ class PreparedDataset:
     policy_rate: Dataset
     source: Path
     source_sha256: str
+    extra_sources: tuple[tuple[str, str], ...] = ()  # (path, sha256) of each extra source
 
     def fingerprint(self, saved: Path | None = None) -> dict:
         """JSON-able description written to ``RUN_DIR/dataset.json``."""
@@ -44,6 +45,8 @@ class PreparedDataset:
                "frequency_hz": ds.frequency, "policy_rate_hz": self.policy_rate.frequency,
                "frames": ds.num_frames, "clips": ds.num_clips, "clip_names": list(ds.clip_names),
                "provenance": ds.provenance}
+        if self.extra_sources:
+            out["extra_sources"] = [{"source": p, "source_sha256": h} for p, h in self.extra_sources]
         if saved is not None:
             out["dataset_file"] = saved.name
             out["dataset_sha256"] = sha256_of(saved)
@@ -62,15 +65,31 @@ def _is_dataset_npz(path: Path) -> bool:
         return False
 
 
-def load_source(cfg: DatasetConfig, robot: RobotSpec) -> Dataset:
-    """Load (dataset ``.npz``) or import (any motion format) the task's source for ``robot``.
+def load_sources(cfg: DatasetConfig, robot: RobotSpec) -> Dataset:
+    """The task's source and extra sources for ``robot``, joined as clips of one dataset (at the
+    common source rate, or at the policy rate when the sources' rates differ)."""
+    parts = [load_source(cfg, robot, p) for p in cfg.paths()]
+    if len(parts) == 1:
+        return parts[0]
+    if len({round(p.frequency, 9) for p in parts}) > 1:
+        parts = [to_policy_rate(p, robot) for p in parts]
+    try:
+        return Dataset.concatenate(parts)
+    except DatasetError as exc:
+        raise DatasetMismatchError(f"dataset sources {[str(p) for p in cfg.paths()]} cannot be joined: {exc}") from exc
+
+
+def load_source(cfg: DatasetConfig, robot: RobotSpec, path: Path | None = None) -> Dataset:
+    """Load (dataset ``.npz``) or import (any motion format) one source (default: the task's
+    ``source``) for ``robot``.
 
     Raises FileNotFoundError for a missing source and DatasetMismatchError when the dataset is
     for another robot; import errors (DatasetError subclasses) name the problem.
     """
-    path = cfg.path()
+    path = cfg.path() if path is None else path
     if not path.exists():
-        raise FileNotFoundError(f"dataset source not found: {path} (task key dataset.source = {cfg.source!r})")
+        raise FileNotFoundError(f"dataset source not found: {path} (task key dataset.source = {cfg.source!r}, "
+                                f"extra_sources = {list(cfg.extra_sources)})")
     if _is_dataset_npz(path):
         ds = Dataset.load(path, check=False)
         if ds.robot != robot.name:
@@ -120,8 +139,10 @@ def to_policy_rate(ds: Dataset, robot: RobotSpec) -> Dataset:
 
 def prepare_dataset(cfg: DatasetConfig, robot: RobotSpec) -> PreparedDataset:
     """Load/import, check the robot and the rate; returns the dataset at both rates."""
-    ds = load_source(cfg, robot)
-    return PreparedDataset(ds, to_policy_rate(ds, robot), cfg.path(), sha256_of(cfg.path()))
+    ds = load_sources(cfg, robot)
+    shas = [sha256_of(p) for p in cfg.paths()]
+    return PreparedDataset(ds, to_policy_rate(ds, robot), cfg.path(), shas[0],
+                           tuple((str(p), h) for p, h in zip(cfg.paths()[1:], shas[1:])))
 
 
 def save_prepared(prep: PreparedDataset, run_dir: Path, robot: RobotSpec) -> dict:
@@ -147,5 +168,6 @@ def load_saved(run_dir: Path, robot: RobotSpec) -> PreparedDataset:
     ds = Dataset.load(path, robot)
     if ds.robot != robot.name:
         raise DatasetMismatchError(f"dataset robot {ds.robot!r} differs from the config robot {robot.name!r}")
+    extra = tuple((e["source"], e["source_sha256"]) for e in fp.get("extra_sources", []))
     return PreparedDataset(ds, to_policy_rate(ds, robot), Path(fp.get("source", path)),
-                           str(fp.get("source_sha256", "")))
+                           str(fp.get("source_sha256", "")), extra)

@@ -43,11 +43,15 @@ class DatasetConfig:
 
     source: a motion file any ``trirl demos import`` importer reads, or an imported dataset
         ``.npz``; relative paths are taken from the repository (package) root.
+    extra_sources: more files of the same gait, read with the same options and joined as further
+        clips (each clip's frames stay contiguous; sources at different rates are joined at the
+        policy rate).
     format: importer name (None: auto-detect). trust_pickle / leg_order / fps: importer options.
     ground: ground correction after import ("none" | "frame" | "smooth" | "clip").
     """
 
     source: str
+    extra_sources: tuple[str, ...] = ()
     format: str | None = None
     trust_pickle: bool = False
     leg_order: str = "FL,FR,RL,RR"
@@ -55,15 +59,19 @@ class DatasetConfig:
     ground: Literal["none", "frame", "smooth", "clip"] = "none"
 
     def __post_init__(self) -> None:
-        if not self.source:
-            raise ValueError("dataset.source must name a motion file or dataset .npz")
+        if not self.source or not all(self.extra_sources):
+            raise ValueError("dataset.source (and each of dataset.extra_sources) must name a motion file or dataset .npz")
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"dataset.fps must be > 0, got {self.fps}")
 
-    def path(self) -> Path:
-        """Absolute path of the source (relative paths: from the package root)."""
-        p = Path(self.source).expanduser()
+    def path(self, source: str | None = None) -> Path:
+        """Absolute path of ``source`` (default: ``self.source``; relative paths: from the package root)."""
+        p = Path(self.source if source is None else source).expanduser()
         return p if p.is_absolute() else (package_root() / p)
+
+    def paths(self) -> list[Path]:
+        """Absolute paths of the source and the extra sources, in order."""
+        return [self.path(s) for s in (self.source, *self.extra_sources)]
 
 
 @dataclass(frozen=True)
