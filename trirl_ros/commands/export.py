@@ -2,6 +2,10 @@
 
     trirl export RUN_DIR -o models/NAME.onnx          a training run (RUN_DIR/config.yaml +
                                                       RUN_DIR/checkpoints/latest.pt)
+    trirl export RUN_DIR --model-dir models/NAME --data-license TEXT
+                                                      a shipped model folder: policy.onnx + .yaml,
+                                                      config.yaml, reward.pt, MODEL_CARD.md with
+                                                      scores measured on the ONNX file
     trirl export --untrained --robot go2 -o models/go2_stand.onnx [--kind pd-stand|untrained]
 """
 
@@ -16,7 +20,9 @@ def register(subparsers) -> None:
         "export", help="export a policy to ONNX + policy spec YAML (verified vs torch)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", nargs="?", type=Path, help="training run folder")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write (.onnx)")
+    parser.add_argument("-o", "--output", type=Path, help="ONNX file to write (.onnx)")
+    parser.add_argument("--model-dir", type=Path, help="write a model folder (models/NAME) from RUN_DIR instead")
+    parser.add_argument("--data-license", default="", help="license of the demonstrations (--model-dir card)")
     parser.add_argument("--untrained", action="store_true",
                         help="export a policy built without training (needs --robot)")
     parser.add_argument("--robot", help="robot spec name or YAML (with --untrained)")
@@ -38,6 +44,17 @@ def run(args) -> int:
     from trirl_ros.core.export.run_dir import default_obs_spec, load_run
     from trirl_ros.core.robots.spec import load_robot_spec
 
+    if args.model_dir is not None:
+        if args.run_dir is None or args.output is not None or args.untrained:
+            raise ValueError("--model-dir takes a RUN_DIR and no -o / --untrained")
+        from trirl_ros.core.export.model_dir import ship_model
+
+        card = ship_model(args.run_dir, args.model_dir, args.data_license)
+        print(card.read_text())
+        print(f"wrote {args.model_dir}: {', '.join(sorted(p.name for p in args.model_dir.iterdir()))}")
+        return 0
+    if args.output is None:
+        raise ValueError("give -o FILE.onnx (or --model-dir DIR)")
     if args.untrained:
         if args.run_dir is not None or not args.robot:
             raise ValueError("--untrained takes --robot NAME and no RUN_DIR")

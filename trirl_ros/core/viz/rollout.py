@@ -1,7 +1,9 @@
-"""Deterministic replay of a training run's policy against its reference motion.
+"""Deterministic replay of a training run's (or a shipped model's) policy against its reference motion.
 
 :func:`replay` loads ``RUN_DIR`` the way the exporter does (``config.yaml`` +
-``checkpoints/latest.pt``, see :mod:`trirl_ros.core.export.run_dir`), rebuilds the run's env
+``checkpoints/latest.pt``, see :mod:`trirl_ros.core.export.run_dir`), or a shipped model folder
+(``config.yaml`` + ``policy.onnx`` + ``policy.yaml``, no checkpoint: the ONNX graph runs on
+onnxruntime, as on the robot), rebuilds the run's env
 without reset noise, starts it at the first frame of the first demonstration clip and rolls the
 policy mean out for S policy steps, scoring it with the training run's own imitation score
 (:func:`trirl_ros.core.train.evaluation.imitation_score`). The agent and the time-aligned
@@ -15,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +75,20 @@ def replay(run_dir: str | Path, dataset: str | Path | None = None, seconds: floa
     another robot.
     """
     from trirl_ros.core.envs.locomotion import LocomotionEnv
-    from trirl_ros.core.export.run_dir import CONFIG, load_run
+    from trirl_ros.core.export.model_dir import load_policy_fn
+    from trirl_ros.core.export.run_dir import CONFIG, RunDirError
     from trirl_ros.core.robots.models import free_joint_qpos_adr
     from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
 
     run_dir = Path(run_dir)
-    loaded = load_run(run_dir)  # policy + robot + obs spec, validated against each other
+    if not run_dir.is_dir():
+        raise RunDirError(f"run folder not found: {run_dir}")
+    if not (run_dir / CONFIG).is_file():
+        raise RunDirError(f"{run_dir}: missing {CONFIG} (expected a training run folder or a model folder)")
     task = load_task_config(run_dir / CONFIG)
-    robot = loaded.robot
+    robot, policy = load_policy_fn(run_dir, task)
     if seconds is not None and not seconds > 0:
         raise ValueError(f"seconds must be > 0, got {seconds}")
     steps = int(round(seconds * robot.policy_hz)) if seconds is not None else task.eval.steps
@@ -94,13 +99,11 @@ def replay(run_dir: str | Path, dataset: str | Path | None = None, seconds: floa
     env = make_eval_env(train_like, steps, num_envs=1, seed=task.seed)
     train_like.close()
     ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-    mean_policy = loaded.policy.export_module().eval()
     states: list[np.ndarray] = []
 
     def act(obs: np.ndarray) -> np.ndarray:
         states.append(env.get_qpos()[0].copy())  # state the action is taken in
-        with torch.no_grad():
-            return mean_policy(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+        return policy(obs)
 
     try:
         res = imitation_score(env, act, ref, steps=steps, init="reference")

@@ -1,0 +1,61 @@
+"""A shipped model folder from a tiny tracking run on two real Go2 clips: what it holds, its card's
+numbers measured on the ONNX file, and `trirl rollout` on it as on a run folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from trirl_ros.cli import main as cli_main
+from trirl_ros.core.export.model_dir import ship_model
+from trirl_ros.core.train.run import TrainingRun
+from trirl_ros.core.train.task import load_task_config
+from trirl_ros.core.viz.rollout import replay
+
+
+@pytest.fixture
+def finished_run(tiny_task, tmp_path, mocap_dir):
+    """A finished tiny tracking run on trot0 + trot1 (the run folder)."""
+    dataset = {"source": str(mocap_dir / "go2" / "amp_go2_trot0.txt"), "format": "amp",
+               "extra_sources": [str(mocap_dir / "go2" / "amp_go2_trot1.txt")]}
+    path = tiny_task(total_steps=64, dataset=dataset)
+    run = TrainingRun.create(load_task_config(path, ["algo.algorithm=tracking"]), tmp_path / "run", tensorboard=False)
+    run.run()
+    run.close()
+    return tmp_path / "run"
+
+
+def test_two_sources_are_two_clips_with_their_fingerprints(finished_run, tmp_path):
+    import json
+
+    fp = json.loads((finished_run / "dataset.json").read_text())
+    assert fp["clips"] == 2 and fp["clip_names"] == ["amp_go2_trot0", "amp_go2_trot1"]
+    assert fp["extra_sources"][0]["source"].endswith("amp_go2_trot1.txt")
+    assert len(fp["extra_sources"][0]["source_sha256"]) == 64
+    cfg = load_task_config(finished_run / "config.yaml", [f"dataset.extra_sources=[{tmp_path / 'gone.txt'}]"])
+    with pytest.raises(FileNotFoundError, match="gone.txt"):
+        TrainingRun.create(cfg, tmp_path / "other", tensorboard=False)
+    assert not (tmp_path / "other").exists()  # nothing written before the data checks out
+
+
+def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_run, tmp_path):
+    out = tmp_path / "models" / "go2_tiny"
+    card = ship_model(finished_run, out, "CC BY-NC 4.0 (test)").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "config.yaml", "policy.onnx", "policy.yaml"]
+    assert "not inverse RL" in card and "CC BY-NC 4.0 (test)" in card
+    assert "trirl train --config models/go2_tiny/config.yaml" in card
+    assert "Score of this ONNX file** (8 deterministic episodes of 1000 steps" in card
+    # the folder replays like a run folder, through onnxruntime, with any Go2 clip as reference
+    res = replay(out, seconds=0.5)
+    assert res.robot == "go2" and res.steps == 25
+    assert replay(finished_run, seconds=0.5).score == pytest.approx(res.score, abs=1e-3)
+    with pytest.raises(ValueError, match="name the demonstrations' license"):
+        ship_model(finished_run, tmp_path / "other", " ")
+
+
+def test_rollout_cli_takes_a_model_folder_and_another_clip(finished_run, tmp_path, mocap_dir, capsys):
+    out = tmp_path / "m"
+    ship_model(finished_run, out, "test")
+    capsys.readouterr()
+    assert cli_main(["rollout", str(out), "--seconds", "0.4", "--dataset",
+                     str(mocap_dir / "go2" / "amp_go2_pace1.txt")]) == 0
+    assert "steps 20" in capsys.readouterr().out

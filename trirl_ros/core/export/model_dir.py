@@ -1,0 +1,156 @@
+"""A shipped model folder (``models/<name>/``) made from a finished training run.
+
+Layout::
+
+    policy.onnx, policy.yaml   the deterministic policy (normaliser inside) and its deploy spec
+    config.yaml                the run's resolved task config: ``trirl train --config`` on it
+                               retrains the model, ``trirl rollout`` replays it
+    reward.pt                  the learned reward (reward learners only; the tracking baseline
+                               reads the reference instead and ships none)
+    MODEL_CARD.md              data and license, algorithm, budget, seed, scores, the commands
+
+No checkpoint is copied: the folder stays a few MB. The scores on the card are measured here, on
+the exported ONNX graph through onnxruntime (:func:`evaluate_onnx`), not copied from training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+NOT_IRL = ("the tracking baseline (PPO on a reward computed from the reference frame each env is at; "
+           "not inverse RL: it reads the demonstration, it does not learn a reward)")
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """The card's numbers: E deterministic episodes of S steps from evenly spaced clip phases."""
+
+    episodes: int
+    steps: int
+    score: float
+    score_min: float
+    all_up: float
+
+
+def load_policy_fn(run_dir: Path, task):
+    """(robot, obs (1, D) -> action (1, A)) of a run folder (its checkpoint) or of a model folder
+    (policy.onnx + policy.yaml on onnxruntime, when there is no checkpoint). ``task``: the
+    folder's config.yaml, whose observation and joint order the ONNX spec must match."""
+    from trirl_ros.core.export.run_dir import CHECKPOINT, load_run
+
+    onnx = run_dir / "policy.onnx"
+    if (run_dir / CHECKPOINT).is_file() or not onnx.is_file():
+        loaded = load_run(run_dir)  # policy + robot + obs spec, validated against each other
+        mean_policy = loaded.policy.export_module().eval()
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return mean_policy(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
+        return loaded.robot, act
+    from trirl_ros.core.deploy.policy_runner import PolicyRunner
+    from trirl_ros.core.deploy.policy_spec import load_policy_spec, spec_path_for
+    from trirl_ros.core.robots.spec import load_robot_spec
+
+    spec = load_policy_spec(spec_path_for(onnx))
+    robot = load_robot_spec(task.robot)
+    spec.check_robot(robot)
+    if spec.obs != task.env.obs or tuple(spec.joint_names) != tuple(robot.joint_names):
+        raise ValueError(f"{onnx}: its spec's observation / joint order differs from {run_dir / 'config.yaml'}")
+    runner = PolicyRunner(onnx, spec.obs_dim, spec.num_joints, spec.onnx_input, spec.onnx_output)
+    return robot, lambda obs: runner.run(obs)[None].copy()
+
+
+def evaluate_onnx(model_dir: Path, episodes: int = 8, steps: int = 1000) -> ModelEvaluation:
+    """Imitation score of ``model_dir``'s ONNX policy (onnxruntime, one episode at a time through
+    the deploy runner) on ``episodes`` episodes of the run's own reference."""
+    from trirl_ros.core.envs.locomotion import LocomotionEnv
+    from trirl_ros.core.train.data import prepare_dataset
+    from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
+    from trirl_ros.core.train.reference import ReferenceMotion
+    from trirl_ros.core.train.task import load_task_config
+    task = load_task_config(model_dir / "config.yaml")
+    robot, policy = load_policy_fn(model_dir, task)
+    ds = prepare_dataset(task.dataset, robot).policy_rate
+    train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
+    env = make_eval_env(train_like, steps, num_envs=episodes, seed=task.seed)
+    train_like.close()
+    try:
+        ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
+        res = imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps)
+    finally:
+        env.close()
+    return ModelEvaluation(episodes, steps, res.score, res.score_min, res.all_up)
+
+
+def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "") -> Path:
+    """Write the model folder ``out_dir`` from the finished run ``run_dir`` (see module doc);
+    returns the card's path. ``data_license`` names the demonstrations' license for the card;
+    ``note`` adds a paragraph (e.g. why this algorithm ships)."""
+    from trirl_ros.core.export.onnx_export import export_policy
+    from trirl_ros.core.export.policy_modules import mean_action_graph
+    from trirl_ros.core.export.run_dir import load_run
+    from trirl_ros.core.train.metrics import read_csv
+    from trirl_ros.core.train.task import load_task_config
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not data_license.strip():
+        raise ValueError("ship_model: name the demonstrations' license (data_license)")
+    task = load_task_config(run_dir / "config.yaml")
+    loaded = load_run(run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graph = mean_action_graph(loaded.policy)
+    export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
+                  fingerprint=loaded.fingerprint, seed=task.seed, action_clip=loaded.action_clip)
+    shutil.copyfile(run_dir / "config.yaml", out_dir / "config.yaml")
+    if task.algo.algorithm not in ("tracking", "ppo") and (run_dir / "reward.pt").is_file():
+        shutil.copyfile(run_dir / "reward.pt", out_dir / "reward.pt")
+    rows = read_csv(run_dir / "metrics.csv")
+    last = rows[-1]
+    evals = [r for r in rows if "eval/score" in r]
+    data = json.loads((run_dir / "dataset.json").read_text())
+    ev = evaluate_onnx(out_dir)
+    algo = NOT_IRL if task.algo.algorithm == "tracking" else task.algo.algorithm.upper()
+    sources = [data["source"], *[e["source"] for e in data.get("extra_sources", [])]]
+    terms = ", ".join(t.name for t in task.env.obs.terms)
+    lines = [
+        f"# {task.name}: {loaded.robot.name} policy", "",
+        f"- **Algorithm:** {algo}.",
+        f"- **Demonstrations:** {', '.join(Path(s).name for s in sources)} ({data['clips']} clip(s), "
+        f"{data['frames']} frames at {data['frequency_hz']:.4g} Hz); license: {data_license}.",
+        f"- **Observation** ({loaded.obs.dim(loaded.robot.num_joints)} values, history {task.env.obs.history}): "
+        f"{terms}. Action: {loaded.robot.num_joints} joint targets, default pose + action_scale x action, PD.",
+        f"- **Budget:** {int(last['step'])} env steps, {int(last['iteration'])} iterations, "
+        f"{float(last['wall_s']) / 60:.1f} min wall clock ({task.num_envs} envs, preset {task.preset}, "
+        f"{task.num_threads} MuJoCo thread(s), torch threads {task.torch_threads}), seed {task.seed}.",
+        f"- **Score at the end of training** (last of {len(evals)} evaluations): mean "
+        f"{evals[-1]['eval/score']:.3f}, min {evals[-1].get('eval/score_min', float('nan')):.3f}, "
+        f"episodes up {evals[-1].get('eval/all_up', float('nan')):.2f}.",
+        f"- **Score of this ONNX file** ({ev.episodes} deterministic episodes of {ev.steps} steps = "
+        f"{ev.steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
+        f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}.",
+        "", "The imitation score is the TRIRL paper's: mean over steps of exp(-|v - v_ref|^2) of the upper "
+        "body's heading-frame velocity; a fall scores 0 from then on.", "",
+    ]
+    if note:
+        lines += [note, ""]
+    lines += ["## Reproduce", "", "```",
+              f"trirl train --config models/{out_dir.name}/config.yaml --run-dir runs/{out_dir.name} --no-progress",
+              f"trirl export runs/{out_dir.name} --model-dir models/{out_dir.name} --data-license '{data_license}'",
+              "```", "", "## Use", "", "```",
+              f"trirl rollout models/{out_dir.name} [--dataset CLIP] [--video out.mp4]",
+              f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10",
+              "```", ""]
+    card = out_dir / "MODEL_CARD.md"
+    card.write_text("\n".join(lines))
+    log.info("shipped %s -> %s (score %.3f, min %.3f, up %.2f)", run_dir, out_dir, ev.score, ev.score_min, ev.all_up)
+    return card
