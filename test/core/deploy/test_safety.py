@@ -230,3 +230,24 @@ def test_command_filter_clamps_rate_limits_and_times_out():
     np.testing.assert_allclose(f.update(5.0), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="finite"):
         f.set_target((np.nan, 0, 0), 5.0)
+
+
+def test_a_velocity_spike_passes_a_sustained_runaway_trips(robot, spec):
+    """The deploy configs' over-speed rule: 1.1 x the limit on 3 consecutive ticks."""
+    slot = robot.motor_indices[2]  # FL calf: 15.7 rad/s, x 1.1 = 17.27
+    h = Harness(robot, spec, vel_limit_factor=1.1, vel_limit_ticks=3)
+    h.run_to(S.POLICY, standing(robot))
+    for dq in (18.7, 0.0, 18.7, 3.0, -18.5, -18.5, 0.0):  # impact spikes, never 3 in a row
+        low = standing(robot)
+        low.motor_dq[slot] = dq
+        h.step(low)
+    assert h.c.state == S.POLICY
+    for tick in range(3):  # a runaway: beyond the limit for 3 ticks (40 ms spanned at 50 Hz)
+        low = standing(robot)
+        low.motor_dq[slot] = 20.0
+        h.step(low)
+        assert h.c.state == (S.DAMPING if tick == 2 else S.POLICY)
+    assert "FL_calf_joint velocity 20.00" in h.c.fsm.transitions[-1].reason
+    assert "3 control tick(s)" in h.c.fsm.transitions[-1].reason
+    with pytest.raises(ValueError, match="vel_limit_ticks must be >= 1"):
+        SafetyConfig(vel_limit_ticks=0)

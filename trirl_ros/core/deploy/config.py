@@ -30,7 +30,9 @@ class SafetyConfig:
     max_tilt_deg: base tilt (angle between base z and world z) that triggers damping in HOLD/POLICY;
         null uses the robot spec's fall_max_tilt_deg.
     pos_limit_margin: rad beyond the joint range tolerated before damping (RAMP/HOLD/POLICY).
-    vel_limit_factor: |qdot| > factor * vel_limit triggers damping (RAMP/HOLD/POLICY).
+    vel_limit_factor: |qdot| > factor * vel_limit on ``vel_limit_ticks`` consecutive control ticks
+        triggers damping (RAMP/HOLD/POLICY). A foot impact gives a one-sample spike (a walking Go2
+        calf: 16.8-18.7 rad/s against its 15.7 for one tick); a runaway stays above the limit.
     damping_kd_scale: DAMPING uses kd = scale * the robot's kd, kp = 0.
     """
 
@@ -42,6 +44,7 @@ class SafetyConfig:
     max_tilt_deg: float | None = None
     pos_limit_margin: float = 0.1
     vel_limit_factor: float = 1.0
+    vel_limit_ticks: int = 1
     damping_kd_scale: float = 1.0
 
     def __post_init__(self) -> None:
@@ -54,6 +57,8 @@ class SafetyConfig:
             raise ValueError(f"safety.max_tilt_deg must be in (0, 180], got {self.max_tilt_deg}")
         _positive("safety.pos_limit_margin", self.pos_limit_margin, allow_zero=True)
         _positive("safety.vel_limit_factor", self.vel_limit_factor)
+        if self.vel_limit_ticks < 1:
+            raise ValueError(f"safety.vel_limit_ticks must be >= 1, got {self.vel_limit_ticks}")
         _positive("safety.damping_kd_scale", self.damping_kd_scale)
 
 

@@ -14,7 +14,8 @@ States (in order)::
 
 Faults -> DAMPING on the tick that sees them (within one control period): stale state (no new state
 for ``stale_periods`` periods), NaN/inf in the state or the action, joint position beyond the range
-(+ margin) or velocity beyond the limit, base tilt beyond the threshold, operator stop. Every
+(+ margin) or velocity beyond the limit (+ factor) on ``vel_limit_ticks`` consecutive ticks, base tilt
+beyond the threshold, operator stop. Every
 transition is logged with its reason and kept in :attr:`SafetyFsm.transitions`.
 """
 
@@ -111,6 +112,8 @@ class FaultChecker:
         self.lo = robot.pos_limits[:, 0] - cfg.pos_limit_margin
         self.hi = robot.pos_limits[:, 1] + cfg.pos_limit_margin
         self.vmax = robot.vel_limit * cfg.vel_limit_factor
+        self.vel_ticks = cfg.vel_limit_ticks
+        self._over = np.zeros(len(self.names), dtype=np.int64)  # consecutive ticks beyond vmax, per joint
         self.max_tilt = cfg.max_tilt_deg if cfg.max_tilt_deg is not None else robot.fall_max_tilt_deg
 
     def non_finite(self, low: LowState) -> str | None:
@@ -124,17 +127,21 @@ class FaultChecker:
         return None
 
     def limits(self, low: LowState) -> str | None:
-        """Reason when a joint position is outside range + margin or a velocity beyond the limit."""
+        """Reason when a joint position is outside range + margin or a velocity has been beyond the
+        limit on ``vel_limit_ticks`` consecutive calls (call once per control tick)."""
         q, dq = low.motor_q[self.idx], low.motor_dq[self.idx]
         bad = np.nonzero((q < self.lo) | (q > self.hi))[0]
         if bad.size:
             i = int(bad[0])
             return (f"joint {self.names[i]} position {q[i]:.3f} rad beyond its limits "
                     f"[{self.lo[i]:.3f}, {self.hi[i]:.3f}] (incl. margin)")
-        bad = np.nonzero(np.abs(dq) > self.vmax)[0]
+        over = np.abs(dq) > self.vmax
+        self._over = np.where(over, self._over + 1, 0)
+        bad = np.nonzero(self._over >= self.vel_ticks)[0]
         if bad.size:
             i = int(bad[0])
-            return f"joint {self.names[i]} velocity {dq[i]:.2f} rad/s beyond its limit {self.vmax[i]:.2f}"
+            return (f"joint {self.names[i]} velocity {dq[i]:.2f} rad/s beyond its limit {self.vmax[i]:.2f} "
+                    f"for {self._over[i]} control tick(s)")
         return None
 
     def tilt(self, low: LowState) -> str | None:
