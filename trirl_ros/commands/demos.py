@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ def register(subparsers) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     from trirl_ros.core.demos.importers import ImportOptions, import_motion
     from trirl_ros.core.demos.kinematics import RobotKinematics
-    from trirl_ros.core.demos.processing import ground_correct, resample
+    from trirl_ros.core.demos.processing import floating_feet, ground_correct, resample
 
     if args.output.exists() and args.output.is_dir():
         raise ValueError(f"output {args.output} is a directory")
@@ -72,6 +73,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     ds = import_motion(args.src, kin.spec, args.fmt, opts, kin)
     if args.hz:
         ds = resample(ds, args.hz, kin)
+    height, off = floating_feet(ds, kin)
+    print(f"feet: lowest foot {height * 1000:+.1f} mm above the floor (median), {off:.0%} of frames float or "
+          f"sink by more than 10 mm")
+    if off > 0.5 and args.ground == "none":
+        print(f"warning: most frames float or sink by more than 10 mm; import with --ground frame|smooth|clip "
+              f"to put the lowest foot on the floor", file=sys.stderr)
     if args.ground != "none":
         ds, report = ground_correct(ds, kin, mode=args.ground)
         for name, off, (lo, hi), frac in zip(ds.clip_names, report.offsets, report.offset_range,

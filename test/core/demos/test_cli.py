@@ -65,6 +65,19 @@ def test_import_with_ground_correction_reports_offset(run, mocap_dir, tmp_path):
     assert "ground 0-motions" in text and "offset mean -" in text and "in 100% of frames" in text
 
 
+def test_floating_feet_are_reported_and_warned_about(run, mocap_dir, tmp_path):
+    # ASAP's video-fitted walk floats: the lowest foot +33 mm above the floor in 98% of frames
+    rc, text, err = run("demos", "import", mocap_dir / "g1" / "asap_g1_walk_level2.pkl", "--robot", "g1_29dof",
+                        "--trust-pickle", "-o", tmp_path / "a.npz")
+    assert rc == 0, err
+    assert "feet: lowest foot +33.1 mm above the floor (median), 98% of frames" in text
+    assert "warning: most frames float or sink by more than 10 mm; import with --ground" in err
+    # the Go2 trot has a foot on the floor: reported, no warning
+    rc, text, err = run("demos", "import", mocap_dir / "go2" / "amp_go2_trot0.txt", "--robot", "go2",
+                        "-o", tmp_path / "t.npz")
+    assert rc == 0 and "6% of frames float or sink" in text and "warning" not in err
+
+
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
 def test_bag_import_round_trip(run, short_ds, tmp_path, storage):
     bag = write_bag(short_ds, tmp_path / "bag", storage=storage)

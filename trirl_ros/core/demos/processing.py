@@ -125,6 +125,14 @@ class GroundReport:
     contact_tol: float
 
 
+def floating_feet(ds: Dataset, kin: RobotKinematics, tol: float = 0.01) -> tuple[float, float]:
+    """(median height (m) of the lowest foot over all frames, fraction of frames whose lowest foot
+    floats above or sinks below the floor by more than ``tol``). A walking clip has a foot on the
+    floor in almost every frame; most frames off by more than 1 cm means the clip needs ``--ground``."""
+    lowest = kin.feet_lowest_z(ds.qpos).min(axis=1)
+    return float(np.median(lowest)), float(np.mean(np.abs(lowest) > tol))
+
+
 def ground_correct(
     ds: Dataset,
     kin: RobotKinematics,
