@@ -49,7 +49,8 @@ test: setup
 
 ## demo: set up, then the whole pipeline on embedded defaults (~5-10 min on 2 cores): import the
 ## Go2 and G1 mocap, train TRIRL on CPU (progress bar, imitation score), export ONNX, run the Go2
-## policy through the deploy stack in sim2sim, plot; ends with a summary (scores, policy, plot paths)
+## policy through the deploy stack in sim2sim, plot; then the shipped Go2 model (models/go2_trot)
+## in sim2sim with its video; the last line says which policy walked and how far
 DEMO_DIR    ?= runs/demo
 DEMO_GO2    ?= total_steps=100000
 DEMO_G1     ?= total_steps=16384
@@ -66,6 +67,11 @@ demo: setup
 	$(VENV)/bin/trirl sim2sim --robot go2 --policy $(DEMO_DIR)/go2_trot/policy.onnx --seconds 10
 	$(VENV)/bin/trirl plot $(DEMO_DIR)/go2_trot $(DEMO_DIR)/g1_walk
 	$(VENV)/bin/trirl rollout $(DEMO_DIR)/go2_trot --video $(DEMO_DIR)/go2_trot.mp4
+	@echo "== the shipped Go2 policy (models/go2_trot, see its MODEL_CARD.md) through the deploy stack =="
+	$(VENV)/bin/trirl rollout models/go2_trot --seconds 10 --video $(DEMO_DIR)/go2_trot_shipped.mp4
+	$(VENV)/bin/trirl sim2sim --robot go2 --policy models/go2_trot/policy.onnx --seconds 10 | tee $(DEMO_DIR)/shipped_sim2sim.txt
+	@echo "demo: the short run above shows the pipeline; the policy that walked is the shipped one:"
+	@echo "demo: models/go2_trot/policy.onnx ($$(grep -o -m1 'tracking baseline\|TRIRL' models/go2_trot/MODEL_CARD.md)) in sim2sim for 10 s: $$(tail -n 1 $(DEMO_DIR)/shipped_sim2sim.txt); video $(DEMO_DIR)/go2_trot_shipped.mp4"
 
 ## clean-venv: remove the virtual environment (the next `make setup` recreates it)
 clean-venv:
