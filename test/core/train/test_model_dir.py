@@ -17,7 +17,7 @@ def finished_run(tiny_task, tmp_path, mocap_dir):
     """A finished tiny tracking run on trot0 + trot1 (the run folder)."""
     dataset = {"source": str(mocap_dir / "go2" / "amp_go2_trot0.txt"), "format": "amp",
                "extra_sources": [str(mocap_dir / "go2" / "amp_go2_trot1.txt")]}
-    path = tiny_task(total_steps=64, dataset=dataset)
+    path = tiny_task(total_steps=128, dataset=dataset)  # 4 iterations, 2 evaluations
     run = TrainingRun.create(load_task_config(path, ["algo.algorithm=tracking"]), tmp_path / "run", tensorboard=False)
     run.run()
     run.close()
@@ -37,6 +37,18 @@ def test_two_sources_are_two_clips_with_their_fingerprints(finished_run, tmp_pat
     assert not (tmp_path / "other").exists()  # nothing written before the data checks out
 
 
+def test_best_checkpoint_holds_the_best_evaluation(finished_run):
+    import torch
+
+    from trirl_ros.core.train.metrics import read_csv
+
+    evals = [r for r in read_csv(finished_run / "metrics.csv") if "eval/score" in r and r["iteration"] > 0]
+    best = max(evals, key=lambda r: (r["eval/all_up"] >= 1.0, r["eval/score"]))
+    ck = torch.load(finished_run / "checkpoints" / "best.pt", weights_only=True)
+    assert ck["step"] == best["step"] and ck["eval"]["score"] == pytest.approx(best["eval/score"], abs=1e-6)
+    assert len(evals) >= 2
+
+
 def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_run, tmp_path):
     out = tmp_path / "models" / "go2_tiny"
     card = ship_model(finished_run, out, "CC BY-NC 4.0 (test)").read_text()
@@ -44,6 +56,7 @@ def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_r
     assert "not inverse RL" in card and "CC BY-NC 4.0 (test)" in card
     assert "trirl train --config models/go2_tiny/config.yaml" in card
     assert "Score of this ONNX file** (8 deterministic episodes of 1000 steps" in card
+    assert "Shipped policy:** checkpoints/best.pt at step" in card and "the run's best evaluation" in card
     # the folder replays like a run folder, through onnxruntime, with any Go2 clip as reference
     res = replay(out, seconds=0.5)
     assert res.robot == "go2" and res.steps == 25

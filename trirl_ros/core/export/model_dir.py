@@ -92,10 +92,12 @@ def evaluate_onnx(model_dir: Path, episodes: int = 8, steps: int = 1000) -> Mode
     return ModelEvaluation(episodes, steps, res.score, res.score_min, res.all_up)
 
 
-def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "") -> Path:
+def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "",
+               checkpoint: str = "best") -> Path:
     """Write the model folder ``out_dir`` from the finished run ``run_dir`` (see module doc);
     returns the card's path. ``data_license`` names the demonstrations' license for the card;
-    ``note`` adds a paragraph (e.g. why this algorithm ships)."""
+    ``note`` adds a paragraph; ``checkpoint``: 'best' (the policy of the run's best evaluation,
+    ``checkpoints/best.pt``) or 'latest' (the end of training)."""
     from trirl_ros.core.export.onnx_export import export_policy
     from trirl_ros.core.export.policy_modules import mean_action_graph
     from trirl_ros.core.export.run_dir import load_run
@@ -106,7 +108,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     if not data_license.strip():
         raise ValueError("ship_model: name the demonstrations' license (data_license)")
     task = load_task_config(run_dir / "config.yaml")
-    loaded = load_run(run_dir)
+    loaded = load_run(run_dir, checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = mean_action_graph(loaded.policy)
     export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
@@ -119,6 +121,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     evals = [r for r in rows if "eval/score" in r]
     data = json.loads((run_dir / "dataset.json").read_text())
     ev = evaluate_onnx(out_dir)
+    picked = torch.load(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location="cpu", weights_only=True)
     algo = NOT_IRL if task.algo.algorithm == "tracking" else task.algo.algorithm.upper()
     sources = [data["source"], *[e["source"] for e in data.get("extra_sources", [])]]
     terms = ", ".join(t.name for t in task.env.obs.terms)
@@ -135,6 +138,11 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         f"- **Score at the end of training** (last of {len(evals)} evaluations): mean "
         f"{evals[-1]['eval/score']:.3f}, min {evals[-1].get('eval/score_min', float('nan')):.3f}, "
         f"episodes up {evals[-1].get('eval/all_up', float('nan')):.2f}.",
+        f"- **Shipped policy:** checkpoints/{checkpoint}.pt at step {int(picked['step'])}"
+        + (f" (the run's best evaluation: mean {picked['eval']['score']:.3f}, min "
+           f"{picked['eval']['eval/score_min']:.3f}, episodes up {picked['eval']['eval/all_up']:.2f}; "
+           f"best = every episode up first, then the mean)" if checkpoint == "best" else " (end of training)")
+        + ".",
         f"- **Score of this ONNX file** ({ev.episodes} deterministic episodes of {ev.steps} steps = "
         f"{ev.steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
         f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}.",
@@ -145,7 +153,8 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         lines += [note, ""]
     lines += ["## Reproduce", "", "```",
               f"trirl train --config models/{out_dir.name}/config.yaml --run-dir runs/{out_dir.name} --no-progress",
-              f"trirl export runs/{out_dir.name} --model-dir models/{out_dir.name} --data-license '{data_license}'",
+              f"trirl export runs/{out_dir.name} --model-dir models/{out_dir.name} --checkpoint {checkpoint} "
+              f"--data-license '{data_license}'",
               "```", "", "## Use", "", "```",
               f"trirl rollout models/{out_dir.name} [--dataset CLIP] [--video out.mp4]",
               f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10",

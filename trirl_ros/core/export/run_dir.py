@@ -81,14 +81,15 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def load_run(run_dir: str | Path) -> LoadedRun:
-    """Rebuild the policy of a run folder (see module doc). Raises RunDirError naming what is missing."""
+def load_run(run_dir: str | Path, checkpoint: str = "latest") -> LoadedRun:
+    """Rebuild the policy of a run folder (see module doc) from ``checkpoints/<checkpoint>.pt``
+    ('latest', or 'best': the best evaluation's). Raises RunDirError naming what is missing."""
     from trirl_ros.core.algo.networks import GaussianPolicy
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"run folder not found: {run_dir}")
-    cfg_path, ckpt_path = run_dir / CONFIG, run_dir / CHECKPOINT
+    cfg_path, ckpt_path = run_dir / CONFIG, run_dir / "checkpoints" / f"{checkpoint}.pt"
     for p in (cfg_path, ckpt_path):
         if not p.is_file():
             raise RunDirError(f"{run_dir}: missing {p.relative_to(run_dir)} (expected a training run folder)")

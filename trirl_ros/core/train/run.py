@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 CONFIG = "config.yaml"
 CHECKPOINT = Path("checkpoints") / "latest.pt"
+BEST = Path("checkpoints") / "best.pt"  # the policy of the best evaluation so far (see _keep_best)
 FORMAT = 1
 
 
@@ -83,6 +84,7 @@ class TrainingRun:
         self.iteration = 0
         self.wall_s = 0.0
         self.last_eval: dict[str, float] | None = None
+        self.best_eval: dict | None = None  # the evaluation behind checkpoints/best.pt
         self._ep_len = np.zeros(cfg.num_envs, dtype=np.int64)
         self._finished_lengths: list[int] = []
         self._callbacks: list[Callable[[dict], None]] = []
@@ -224,8 +226,10 @@ class TrainingRun:
                 self._track_sums, self._track_count = {}, 0
             if self.iteration % self.cfg.eval.every_iters == 0 or self.done:
                 t3 = time.perf_counter()
-                row.update(self.evaluate().metrics())
+                res = self.evaluate()
+                row.update(res.metrics())
                 row["time/eval_s"] = time.perf_counter() - t3
+                self._keep_best(res)
             self.wall_s += time.perf_counter() - t0
             row["wall_s"] = self.wall_s
             self.logger.log(row)
@@ -234,6 +238,18 @@ class TrainingRun:
                 self.save_checkpoint()
             self._emit(row)
             return row
+
+    def _keep_best(self, res: EvalResult) -> None:
+        """Write ``checkpoints/best.pt`` (policy, step, evaluation) when this evaluation beats the
+        best so far: walking (every episode up) first, then the mean score."""
+        key = (res.walks, res.score)
+        if self.best_eval is not None and key <= (bool(self.best_eval["walks"]), self.best_eval["score"]):
+            return
+        self.best_eval = {"walks": res.walks, "score": res.score, "step": int(self.env_steps),
+                          **res.metrics()}
+        ckpt.save_atomic({"format": FORMAT, "step": int(self.env_steps), "iteration": int(self.iteration),
+                          "policy": self.agent.policy.state_dict(), "eval": dict(self.best_eval)},
+                         self.run_dir / BEST)
 
     def save_checkpoint(self) -> Path:
         """Write ``checkpoints/latest.pt`` atomically (between iterations; blocks during one)."""
@@ -248,6 +264,7 @@ class TrainingRun:
                 "env": {"qpos": torch.from_numpy(self.env.get_qpos()), "qvel": torch.from_numpy(self.env.get_qvel()),
                         "episode_length": torch.from_numpy(self._ep_len.copy())},
                 "last_eval": dict(self.last_eval or {}),
+                "best_eval": dict(self.best_eval or {}),
             }
             env_rng = getattr(self.env, "_rng", None)
             if isinstance(env_rng, np.random.Generator):
@@ -380,6 +397,7 @@ class TrainingRun:
         self.env_steps, self.iteration = int(state["step"]), int(state["iteration"])
         self.wall_s = float(state.get("wall_s", 0.0))
         self.last_eval = dict(state.get("last_eval") or {}) or None
+        self.best_eval = dict(state.get("best_eval") or {}) or None
         env = state["env"]
         if "rng" in env and isinstance(getattr(self.env, "_rng", None), np.random.Generator):
             ckpt.set_generator_state(self.env._rng, env["rng"])
