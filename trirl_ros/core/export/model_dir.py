@@ -92,6 +92,21 @@ def evaluate_onnx(model_dir: Path, episodes: int = 8, steps: int = 1000) -> Mode
     return ModelEvaluation(episodes, steps, res.score, res.score_min, res.all_up)
 
 
+def sim2sim_check(model_dir: Path, seconds: float = 10.0) -> str:
+    """The deploy stack on the ONNX file (``config/deploy/sim2sim.yaml``: ramp 2 s, hold 1 s, then
+    the policy): 'state POLICY fell 0 distance 8.997' (distance in m over ``seconds``)."""
+    from trirl_ros.core.config import config_path
+    from trirl_ros.core.deploy.config import load_deploy_config
+    from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim
+    from trirl_ros.core.robots.spec import load_robot_spec
+    from trirl_ros.core.train.task import load_task_config
+
+    robot = load_robot_spec(load_task_config(model_dir / "config.yaml").robot)
+    spec, runner = load_policy(robot, model_dir / "policy.onnx")
+    res = run_sim2sim(robot, spec, runner.run, load_deploy_config(config_path("deploy", "sim2sim.yaml")), seconds)
+    return res.summary()
+
+
 def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "",
                checkpoint: str = "best") -> Path:
     """Write the model folder ``out_dir`` from the finished run ``run_dir`` (see module doc);
@@ -121,6 +136,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     evals = [r for r in rows if "eval/score" in r]
     data = json.loads((run_dir / "dataset.json").read_text())
     ev = evaluate_onnx(out_dir)
+    deploy = sim2sim_check(out_dir)
     picked = torch.load(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location="cpu", weights_only=True)
     algo = NOT_IRL if task.algo.algorithm == "tracking" else task.algo.algorithm.upper()
     sources = [data["source"], *[e["source"] for e in data.get("extra_sources", [])]]
@@ -146,6 +162,8 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         f"- **Score of this ONNX file** ({ev.episodes} deterministic episodes of {ev.steps} steps = "
         f"{ev.steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
         f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}.",
+        f"- **Through the deploy stack** (`trirl sim2sim`, 10 s from standing: 2 s ramp, 1 s hold, 7 s policy, "
+        f"no velocity command): `{deploy}` (m).",
         "", "The imitation score is the TRIRL paper's: mean over steps of exp(-|v - v_ref|^2) of the upper "
         "body's heading-frame velocity; a fall scores 0 from then on.", "",
     ]
