@@ -101,6 +101,14 @@ def test_adaptive_lr_follows_rsl_rls_rule_and_its_bounds():
         opt._adapt_lr(0.0)
     assert opt.optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)  # policy lr capped at 1e-2
     assert opt.state_dict()["lr_scale"] == pytest.approx(10.0)
+    trpl_opt = PolicyOptimizer(GaussianPolicy(3, 2, (8,), normalize_obs=False), Critic(3, (8,)), cfg, step="trpl",
+                               mean_bound=0.05, cov_bound=0.01)
+    obs = torch.randn(16, 3)
+    with torch.no_grad():
+        mean, std = trpl_opt.policy(obs)
+    adv = torch.randn(16)
+    trpl_opt.update(PolicyBatch(obs, mean + std, GaussianPolicy.log_prob(mean + std, mean, std), mean, std, adv, adv))
+    assert trpl_opt.lr_scale == 1.0  # the trust region bounds TRPL's step; the schedule is PPO's
     with pytest.raises(ConfigError, match="desired_kl"):
         from_dict(AlgoConfig, {"ppo": {"desired_kl": -0.01}})
 

@@ -83,7 +83,9 @@ class PPOConfig:
     bounds_soft_limit: float = 1.0
     # adaptive step size (rsl_rl / legged_gym "adaptive" schedule): after every minibatch the
     # learning rates shrink by 1.5 when KL(pi_old || pi) exceeds 2 x desired_kl and grow by 1.5
-    # below desired_kl / 2 (policy lr kept in [1e-5, 1e-2]; critic lr scaled alike). 0 = fixed lr
+    # below desired_kl / 2 (policy lr kept in [1e-5, 1e-2]; critic lr scaled alike). 0 = fixed lr.
+    # PPO step only: TRPL's projection bounds the step itself (with both, a TRIRL Go2 run's TRPL
+    # step of KL 0.027 drove the lr to its 1e-5 floor within 200k steps and learning stalled)
     desired_kl: float = 0.0
 
     def __post_init__(self) -> None:

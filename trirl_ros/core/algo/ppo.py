@@ -142,7 +142,7 @@ class PolicyOptimizer:
                 with torch.no_grad():
                     approx_kl = float(((ratio - 1) - torch.log(ratio)).mean())
                     clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean()) if cfg.clip > 0 else 0.0
-                    if cfg.desired_kl > 0:
+                    if cfg.desired_kl > 0 and self.step == "ppo":
                         self._adapt_lr(float((trpl.mean_kl(mo, mean, std) + trpl.cov_kl(so, std)).mean()))
                 self.optimizer.step()
                 vals = {"losses/policy": -float(surr.detach()), "losses/value": float(v_loss.detach()),
