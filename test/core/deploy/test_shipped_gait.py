@@ -1,0 +1,24 @@
+"""The shipped Go2 trot through the deploy stack (sim2sim, MuJoCo backend, config/deploy/sim2sim.yaml):
+a healthy gait trips none of the safety checks (over-speed with its margin and persistence, joint
+range + margin, tilt, stale state, NaN) and walks forward: at least 3 m in 10 s, no fall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trirl_ros.core.config import config_path
+from trirl_ros.core.deploy.config import load_deploy_config
+from trirl_ros.core.deploy.safety import SafetyState
+from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim
+from trirl_ros.core.robots.spec import load_robot_spec
+
+MODEL = Path(__file__).resolve().parents[3] / "models" / "go2_trot" / "policy.onnx"
+
+
+def test_shipped_go2_trot_walks_through_the_deploy_stack_without_a_trip(robots_dir):
+    robot = load_robot_spec("go2")
+    spec, runner = load_policy(robot, MODEL)
+    res = run_sim2sim(robot, spec, runner.run, load_deploy_config(config_path("deploy", "sim2sim.yaml")), 10.0)
+    reasons = [t.reason for t in res.transitions if t.target == SafetyState.DAMPING]
+    assert res.final_state == SafetyState.POLICY and not reasons, reasons
+    assert not res.fell and res.distance >= 3.0, res.summary()
