@@ -8,6 +8,7 @@ Run directory layout (``RUN_DIR``)::
     metrics.csv              one row per learner iteration (+ row 0: the untrained policy's score)
     tb/                      TensorBoard event files (same scalars)
     checkpoints/latest.pt    everything for an exact resume (weights-only loadable)
+    checkpoints/best.pt      the policy of the best evaluation so far (walking first, then the mean)
     reward.pt                the learned reward (reward learner state + discriminator view)
     policy.onnx, policy.yaml the exported deterministic policy and its deploy spec (at the end)
     summary.json             final numbers (at the end)
