@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--output", type=Path, help="ONNX file to write (.onnx)")
     parser.add_argument("--model-dir", type=Path, help="write a model folder (models/NAME) from RUN_DIR instead")
     parser.add_argument("--data-license", default="", help="license of the demonstrations (--model-dir card)")
+    parser.add_argument("--note", default="", help="--model-dir: a paragraph for the card (limits, caveats)")
     parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
                         help="--model-dir: the best evaluation's policy (checkpoints/best.pt) or the last")
     parser.add_argument("--untrained", action="store_true",
@@ -51,7 +52,8 @@ def run(args) -> int:
             raise ValueError("--model-dir takes a RUN_DIR and no -o / --untrained")
         from trirl_ros.core.export.model_dir import ship_model
 
-        card = ship_model(args.run_dir, args.model_dir, args.data_license, checkpoint=args.checkpoint)
+        card = ship_model(args.run_dir, args.model_dir, args.data_license, note=args.note,
+                          checkpoint=args.checkpoint)
         print(card.read_text())
         print(f"wrote {args.model_dir}: {', '.join(sorted(p.name for p in args.model_dir.iterdir()))}")
         return 0
