@@ -81,4 +81,4 @@ def test_process_step_requires_final_obs_and_update_requires_full_rollout(expert
         agent.update(expert)
     with pytest.raises(ValueError, match="obs must be"):
         agent.act(torch.zeros(2, 5))
-    assert set(AGENTS) == {"trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo"}
+    assert set(AGENTS) == {"trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo", "tracking"}

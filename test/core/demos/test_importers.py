@@ -22,7 +22,7 @@ def motion_files(mocap_dir):
 
 def test_every_shared_motion_file_imports(mocap_dir, g1_kin, go2_kin, asap_ds, loco_ds):
     files = motion_files(mocap_dir)
-    assert len(files) == 6, [f.name for f in files]  # a new file must be added to this test
+    assert len(files) == 8, [f.name for f in files]  # a new file must be added to this test
     kins = {"g1_29dof": g1_kin, "go2": go2_kin}
     for path in files:
         robot = ROBOT_OF_FOLDER[path.parent.name]
@@ -35,7 +35,7 @@ def test_every_shared_motion_file_imports(mocap_dir, g1_kin, go2_kin, asap_ds, l
         assert ds.provenance["source"] == path.name and len(ds.provenance["sha256"]) == 64
 
 
-@pytest.mark.parametrize("clip", ["amp_go2_trot0.txt", "amp_go2_pace0.txt"])
+@pytest.mark.parametrize("clip", ["amp_go2_trot0.txt", "amp_go2_trot1.txt", "amp_go2_pace0.txt", "amp_go2_pace1.txt"])
 def test_go2_amp_forward_kinematics_reproduces_stored_feet(clip, mocap_dir, go2_kin):
     path = mocap_dir / "go2" / clip
     frames = np.array(json.loads(path.read_text())["Frames"])

@@ -157,7 +157,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         f"- **Shipped policy:** checkpoints/{checkpoint}.pt at step {int(picked['step'])}"
         + (f" (the run's best evaluation: mean {picked['eval']['score']:.3f}, min "
            f"{picked['eval']['eval/score_min']:.3f}, episodes up {picked['eval']['eval/all_up']:.2f}; "
-           f"best = every episode up first, then the mean)" if checkpoint == "best" else " (end of training)")
+           f"best = highest mean score)" if checkpoint == "best" else " (end of training)")
         + ".",
         f"- **Score of this ONNX file** ({ev.episodes} deterministic episodes of {ev.steps} steps = "
         f"{ev.steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
