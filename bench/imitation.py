@@ -24,7 +24,6 @@ and ``DIR/<NAME>.evals.csv`` (the evaluation rows of each run's metrics.csv).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 
 def worker(task: str, algo: str, seed: int, minutes: float, overrides: list[str], run_dir: Path) -> int:
-    """One run in this process (see module doc); writes RUN_DIR/bench.json with its numbers."""
+    """One run in this process (see module doc); its final evaluation is metrics.csv's last row."""
     import logging
 
     logging.basicConfig(level=logging.WARNING)
@@ -58,7 +57,6 @@ def worker(task: str, algo: str, seed: int, minutes: float, overrides: list[str]
     run.logger.log({"step": run.env_steps, "iteration": run.iteration, "wall_s": run.wall_s, **final.metrics()})
     run.save_checkpoint()
     run.close()
-    (run_dir / "bench.json").write_text(json.dumps({"steps": run.env_steps, "wall_s": time.perf_counter() - t0}))
     return 0
 
 
@@ -68,10 +66,7 @@ def summarize(run_dir: Path) -> dict:
     every = read_csv(run_dir / "metrics.csv")
     rows = [r for r in every if "eval/score" in r]
     last5 = rows[-5:]
-    bench = run_dir / "bench.json"
-    info = json.loads(bench.read_text()) if bench.is_file() else {"steps": int(every[-1]["step"]),
-                                                                   "wall_s": every[-1]["wall_s"]}
-    return {"steps": info["steps"], "wall": info["wall_s"], "mean": rows[-1]["eval/score"],
+    return {"steps": int(every[-1]["step"]), "wall": every[-1]["wall_s"], "mean": rows[-1]["eval/score"],
             "min": rows[-1]["eval/score_min"], "up": rows[-1]["eval/all_up"],
             "last5_min_mean": min(r["eval/score"] for r in last5),
             "last5_walked": sum(r["eval/all_up"] >= 1.0 for r in last5), "rows": rows}

@@ -12,7 +12,7 @@ from trirl_ros.core.algo.hparams import TrackingConfig
 from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.envs.config import load_env_config
 from trirl_ros.core.envs.locomotion import LocomotionEnv
-from trirl_ros.core.robots.models import body_id, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
+from trirl_ros.core.robots.models import joint_qpos_adr
 from trirl_ros.core.robots.spec import load_robot_spec
 from trirl_ros.core.train.evaluation import start_frames
 from trirl_ros.core.train.reference import ReferenceMotion
@@ -43,10 +43,7 @@ def _two_clip_reference(robot, env, lengths=(10, 20)) -> ReferenceMotion:
 
 
 def _tracker(cfg, robot, env, ref, n):
-    m = env.model
-    fd = int(m.jnt_dofadr[m.body_jntadr[body_id(m, robot.base_body)]])
-    return TrackingReward(cfg, ref, n, joint_qpos_adr(m, robot), joint_dof_adr(m, robot),
-                          free_joint_qpos_adr(m, robot), fd)
+    return TrackingReward(cfg, ref, n, env.model, robot)
 
 
 def test_reward_is_the_weight_sum_on_the_reference_and_exp_of_the_error_off_it(go2):

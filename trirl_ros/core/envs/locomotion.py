@@ -26,8 +26,8 @@ from trirl_ros.core import quat as Q
 from trirl_ros.core.envs.config import EnvConfig
 from trirl_ros.core.envs.obs_spec import ObsHistory, ObsSpec, RobotState, compute_frame, quat_rotate_inverse
 from trirl_ros.core.envs.pd import apply_pd_actuators
-from trirl_ros.core.robots.models import (body_id, default_qpos, free_joint_qpos_adr, joint_dof_adr,
-                                          joint_qpos_adr, load_model, site_id)
+from trirl_ros.core.robots.models import (body_id, default_qpos, free_joint_dof_adr, free_joint_qpos_adr,
+                                          joint_dof_adr, joint_qpos_adr, load_model, site_id)
 from trirl_ros.core.robots.spec import RobotSpec
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class LocomotionEnv:
         self._qadr = joint_qpos_adr(m, robot)
         self._dadr = joint_dof_adr(m, robot)
         self._fadr = free_joint_qpos_adr(m, robot)
-        self._fdof = int(m.jnt_dofadr[m.body_jntadr[body_id(m, robot.base_body)]])
+        self._fdof = free_joint_dof_adr(m, robot)
         imu = site_id(m, robot.imu_site)
         if m.site_bodyid[imu] != body_id(m, robot.base_body):
             raise ValueError(f"{robot.name}: imu_site {robot.imu_site!r} is not on base body {robot.base_body!r}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +27,6 @@ log = logging.getLogger(__name__)
 
 NOT_IRL = ("the tracking baseline (PPO on a reward computed from the reference frame each env is at; "
            "not inverse RL: it reads the demonstration, it does not learn a reward)")
-
-
-@dataclass(frozen=True)
-class ModelEvaluation:
-    """The card's numbers: E deterministic episodes of S steps from evenly spaced clip phases."""
-
-    episodes: int
-    steps: int
-    score: float
-    score_min: float
-    all_up: float
 
 
 def load_policy_fn(run_dir: Path, task):
@@ -70,15 +58,15 @@ def load_policy_fn(run_dir: Path, task):
     return robot, lambda obs: runner.run(obs)[None].copy()
 
 
-def evaluate_onnx(model_dir: Path, episodes: int = 8, steps: int = 1000) -> ModelEvaluation:
-    """Imitation score of ``model_dir``'s ONNX policy (onnxruntime, one episode at a time through
-    the deploy runner) on ``episodes`` episodes of the run's own reference."""
+def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000):
+    """EvalResult of ``model_dir``'s ONNX policy (onnxruntime, one observation at a time through
+    the deploy runner) on ``episodes`` episodes of ``steps`` steps of the run's own reference;
+    ``task``: the folder's config.yaml."""
     from trirl_ros.core.envs.locomotion import LocomotionEnv
     from trirl_ros.core.train.data import prepare_dataset
     from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
     from trirl_ros.core.train.reference import ReferenceMotion
-    from trirl_ros.core.train.task import load_task_config
-    task = load_task_config(model_dir / "config.yaml")
+
     robot, policy = load_policy_fn(model_dir, task)
     ds = prepare_dataset(task.dataset, robot).policy_rate
     train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
@@ -86,22 +74,19 @@ def evaluate_onnx(model_dir: Path, episodes: int = 8, steps: int = 1000) -> Mode
     train_like.close()
     try:
         ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-        res = imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps)
+        return imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps)
     finally:
         env.close()
-    return ModelEvaluation(episodes, steps, res.score, res.score_min, res.all_up)
 
 
-def sim2sim_check(model_dir: Path, seconds: float = 10.0) -> str:
+def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0) -> str:
     """The deploy stack on the ONNX file (``config/deploy/sim2sim.yaml``: ramp 2 s, hold 1 s, then
-    the policy): 'state POLICY fell 0 distance 8.997' (distance in m over ``seconds``)."""
+    the policy) for ``robot`` (RobotSpec): 'state POLICY fell 0 distance 6.838' (distance in m over
+    ``seconds``)."""
     from trirl_ros.core.config import config_path
     from trirl_ros.core.deploy.config import load_deploy_config
     from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim
-    from trirl_ros.core.robots.spec import load_robot_spec
-    from trirl_ros.core.train.task import load_task_config
 
-    robot = load_robot_spec(load_task_config(model_dir / "config.yaml").robot)
     spec, runner = load_policy(robot, model_dir / "policy.onnx")
     res = run_sim2sim(robot, spec, runner.run, load_deploy_config(config_path("deploy", "sim2sim.yaml")), seconds)
     return res.summary()
@@ -135,8 +120,9 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     last = rows[-1]
     evals = [r for r in rows if "eval/score" in r]
     data = json.loads((run_dir / "dataset.json").read_text())
-    ev = evaluate_onnx(out_dir)
-    deploy = sim2sim_check(out_dir)
+    episodes, steps = 8, 1000
+    ev = evaluate_onnx(out_dir, task, episodes, steps)
+    deploy = sim2sim_check(out_dir, loaded.robot)
     picked = torch.load(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location="cpu", weights_only=True)
     algo = NOT_IRL if task.algo.algorithm == "tracking" else task.algo.algorithm.upper()
     sources = [data["source"], *[e["source"] for e in data.get("extra_sources", [])]]
@@ -159,8 +145,8 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
            f"{picked['eval']['eval/score_min']:.3f}, episodes up {picked['eval']['eval/all_up']:.2f}; "
            f"best = highest mean score)" if checkpoint == "best" else " (end of training)")
         + ".",
-        f"- **Score of this ONNX file** ({ev.episodes} deterministic episodes of {ev.steps} steps = "
-        f"{ev.steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
+        f"- **Score of this ONNX file** ({episodes} deterministic episodes of {steps} steps = "
+        f"{steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
         f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}.",
         f"- **Through the deploy stack** (`trirl sim2sim`, 10 s from standing: 2 s ramp, 1 s hold, 7 s policy, "
         f"no velocity command): `{deploy}` (m).",

@@ -116,13 +116,23 @@ def site_id(model: mujoco.MjModel, name: str) -> int:
     return int(i)
 
 
-def free_joint_qpos_adr(model: mujoco.MjModel, spec: RobotSpec) -> int:
-    """qpos address of the base body's free joint (7 values: x y z qw qx qy qz)."""
+def _free_joint(model: mujoco.MjModel, spec: RobotSpec) -> int:
+    """Joint id of the base body's free joint."""
     b = body_id(model, spec.base_body)
     for j in range(model.body_jntadr[b], model.body_jntadr[b] + model.body_jntnum[b]):
         if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE:
-            return int(model.jnt_qposadr[j])
+            return j
     raise ValueError(f"{spec.name}: base body {spec.base_body!r} has no free joint")
+
+
+def free_joint_qpos_adr(model: mujoco.MjModel, spec: RobotSpec) -> int:
+    """qpos address of the base body's free joint (7 values: x y z qw qx qy qz)."""
+    return int(model.jnt_qposadr[_free_joint(model, spec)])
+
+
+def free_joint_dof_adr(model: mujoco.MjModel, spec: RobotSpec) -> int:
+    """qvel address of the base body's free joint (6 values: world linear, body angular velocity)."""
+    return int(model.jnt_dofadr[_free_joint(model, spec)])
 
 
 def default_qpos(model: mujoco.MjModel, spec: RobotSpec) -> np.ndarray:

@@ -48,11 +48,6 @@ class EvalResult:
     def score_min(self) -> float:
         return min(self.per_env_score)
 
-    @property
-    def walks(self) -> bool:
-        """Every episode stayed up for the whole evaluation."""
-        return self.all_up >= 1.0
-
     def metrics(self, prefix: str = "eval/") -> dict[str, float]:
         return {f"{prefix}score": self.score, f"{prefix}score_min": self.score_min,
                 f"{prefix}all_up": self.all_up, f"{prefix}joint_pos_rmse": self.joint_pos_rmse,

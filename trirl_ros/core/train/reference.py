@@ -10,7 +10,8 @@ import mujoco
 import numpy as np
 
 from trirl_ros.core.demos.dataset import Dataset
-from trirl_ros.core.robots.models import body_id, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
+from trirl_ros.core.robots.models import (body_id, free_joint_dof_adr, free_joint_qpos_adr, joint_dof_adr,
+                                          joint_qpos_adr)
 from trirl_ros.core.robots.spec import RobotSpec
 
 
@@ -65,7 +66,7 @@ class ReferenceMotion:
         order = [ds.joint_names.index(n) for n in robot.joint_names]
         T = ds.num_frames
         fa, qadr, dadr = free_joint_qpos_adr(model, robot), joint_qpos_adr(model, robot), joint_dof_adr(model, robot)
-        fd = int(model.jnt_dofadr[model.body_jntadr[body_id(model, robot.base_body)]])
+        fd = free_joint_dof_adr(model, robot)
         self.qpos = np.tile(np.asarray(default_qpos, dtype=np.float64), (T, 1))
         self.qvel = np.zeros((T, model.nv))
         self.qpos[:, fa:fa + 7] = ds.qpos[:, :7]

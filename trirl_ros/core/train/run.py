@@ -141,12 +141,7 @@ class TrainingRun:
         """The tracking baseline's per-env phase and reward (algorithm 'tracking'), else None."""
         if self.cfg.algo.algorithm != "tracking":
             return None
-        from trirl_ros.core.robots.models import body_id, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
-
-        m, r = self.env.model, self.robot
-        fd = int(m.jnt_dofadr[m.body_jntadr[body_id(m, r.base_body)]])
-        return TrackingReward(self.cfg.algo.tracking, self.ref, self.cfg.num_envs, joint_qpos_adr(m, r),
-                              joint_dof_adr(m, r), free_joint_qpos_adr(m, r), fd)
+        return TrackingReward(self.cfg.algo.tracking, self.ref, self.cfg.num_envs, self.env.model, self.robot)
 
     def _expert_transitions(self) -> Transitions:
         from trirl_ros.core.demos.processing import expert_transitions
@@ -247,8 +242,7 @@ class TrainingRun:
         paced (0.78, 7 of 8 up)."""
         if self.best_eval is not None and res.score <= self.best_eval["score"]:
             return
-        self.best_eval = {"walks": res.walks, "score": res.score, "step": int(self.env_steps),
-                          **res.metrics()}
+        self.best_eval = {"score": res.score, "step": int(self.env_steps), **res.metrics()}
         ckpt.save_atomic({"format": FORMAT, "step": int(self.env_steps), "iteration": int(self.iteration),
                           "policy": self.agent.policy.state_dict(), "eval": dict(self.best_eval)},
                          self.run_dir / BEST)

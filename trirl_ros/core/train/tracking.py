@@ -13,10 +13,13 @@ the state the step reached with the frame reached.
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 
 from trirl_ros.core.algo.hparams import TrackingConfig
 from trirl_ros.core.envs.obs_spec import quat_rotate_inverse
+from trirl_ros.core.robots.models import free_joint_dof_adr, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
+from trirl_ros.core.robots.spec import RobotSpec
 from trirl_ros.core.train.reference import ReferenceMotion
 
 
@@ -32,14 +35,15 @@ def base_quantities(qpos: np.ndarray, qvel: np.ndarray, fa: int, fd: int) -> dic
 class TrackingReward:
     """Per-env reference phase and the tracking reward (see module doc and :class:`TrackingConfig`).
 
-    ref: the reference at the policy rate; num_envs N; qadr / dadr (J,) joint addresses and fa / fd
-    the free joint's addresses in the env's qpos / qvel.
+    ref: the reference at the policy rate; num_envs N; model / robot: the env's MuJoCo model and
+    robot spec (the joint and free-joint addresses of its qpos / qvel).
     """
 
-    def __init__(self, cfg: TrackingConfig, ref: ReferenceMotion, num_envs: int, qadr: np.ndarray,
-                 dadr: np.ndarray, fa: int, fd: int) -> None:
+    def __init__(self, cfg: TrackingConfig, ref: ReferenceMotion, num_envs: int, model: mujoco.MjModel,
+                 robot: RobotSpec) -> None:
         self.cfg, self.ref = cfg, ref
-        self.qadr, self.dadr, self.fa, self.fd = np.asarray(qadr), np.asarray(dadr), int(fa), int(fd)
+        self.qadr, self.dadr = joint_qpos_adr(model, robot), joint_dof_adr(model, robot)
+        self.fa, self.fd = free_joint_qpos_adr(model, robot), free_joint_dof_adr(model, robot)
         self.clip = np.zeros(num_envs, dtype=np.int64)
         self.t = np.zeros(num_envs, dtype=np.int64)
         self.target = self._targets(ref.qpos, ref.qvel)  # term -> (T, ...) reference values
