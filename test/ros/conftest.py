@@ -5,6 +5,7 @@
   nodes: ``trigger_shutdown`` first, releasing their backends) and destroyed afterwards. Uses
   ``ros_env`` (isolated domain).
 - :func:`wait_until`: poll a predicate until it holds or a timeout passes.
+- :class:`Inbox`: messages received by subscription callbacks, with an event-driven ``wait``.
 - ``CI_STALE_PERIODS``: the stale-state tolerance of deploy nodes in tests that are not about it.
 """
 
@@ -15,11 +16,13 @@ import time
 
 import pytest
 
-# Stale-state tolerance (control periods) of deploy nodes in tests that are not about staleness. On
-# the shared 2-core CI box control timers and the DDS sim robot were measured stalling 60-175 ms (a
-# spurious "no new state" just before the operator stop, or in HOLD), so these allow 10 periods
-# (200 ms) instead of the default 3. The 3-period rule itself is tested in test/core/deploy and on a
-# deliberate LowState stop in test_sim2sim_dds.py.
+# Stale-state tolerance (control ticks) of deploy nodes whose robot is a simulator that is not real
+# time: the MuJoCo thread of the `mujoco` backend and the `sim_robot` process. On the loaded 2-core CI
+# box those simulators were measured pausing 60-175 ms, and a robot that sends nothing for 3 ticks is
+# rightly taken for a silent one. A stall of the deploy node's own process is not (it drains its
+# backend on each tick and counts a late tick as an overrun), so the staleness rule itself is tested
+# at the default 3 with an in-process robot in test_sim2sim_dds.py, and tick by tick in
+# test/core/deploy/test_safety.py.
 CI_STALE_PERIODS = 10
 
 
@@ -32,6 +35,45 @@ def wait_until(predicate, timeout: float, period: float = 0.02) -> bool:
             return True
         time.sleep(period)
     return bool(predicate())
+
+
+class Inbox:
+    """Messages appended by subscription callbacks (``inbox.append`` is the callback); ``wait`` blocks
+    until a predicate over them holds, woken by each new message rather than polling."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self._cond = threading.Condition()
+
+    def append(self, msg) -> None:
+        with self._cond:
+            self.items.append(msg)
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self.items.clear()
+
+    def wait(self, predicate, timeout: float) -> bool:
+        """True as soon as ``predicate(items)`` holds; False if ``timeout`` s pass first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.items), timeout)
+
+    def __getitem__(self, index):
+        with self._cond:
+            return self.items[index]
+
+    def __contains__(self, value) -> bool:
+        with self._cond:
+            return value in self.items
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self.items)
+
+    def __repr__(self) -> str:
+        with self._cond:
+            return repr(self.items)
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ Lifecycle:
                  ``unitree_dds`` LowCmd/LowState).
     activate  -- a fresh safety state machine (WAIT_STATE) and the control timer at the policy rate.
     deactivate -- one damping command, timer stopped.  cleanup / shutdown -- backend closed.
+    Transitions and control ticks exclude each other (a lock): a transition triggered from another
+    thread never closes the backend under a running tick. A tick that raises damps and is logged; it
+    never reaches the executor (an exception there ends ``spin`` for every node on it).
 
 Parameters (node settings; safety/command settings come from the ``deploy_config`` YAML):
     robot (str), policy (str, .onnx), spec (str, default: beside the .onnx), backend (str),
@@ -15,12 +18,15 @@ Parameters (node settings; safety/command settings come from the ``deploy_config
     joint_targets_topic (ros_topics backend), diagnostics_period (s).
 
 Topics: publishes ``~/safety_state`` (std_msgs/String, transient local, on every change) and
-``/diagnostics`` (diagnostic_msgs/DiagnosticArray); subscribes ``cmd_vel`` (geometry_msgs/Twist).
+``/diagnostics`` (diagnostic_msgs/DiagnosticArray: the safety state, counters and loop overruns every
+``diagnostics_period``; one ERROR status when configure fails); subscribes ``cmd_vel`` (geometry_msgs/Twist).
 Services: ``~/start`` (advance ZERO_TORQUE -> RAMP / HOLD -> POLICY when not auto_start) and
 ``~/stop`` (operator stop -> DAMPING), both std_srvs/Trigger.
 """
 
 from __future__ import annotations
+
+import threading
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist
@@ -54,6 +60,8 @@ class PolicyDeployNode(LifecycleNode):
         self.robot = self.spec = self.runner = self.cfg = self.backend = None
         self.controller: DeployController | None = None
         self._timer = self._diag_timer = None
+        self._loop_lock = threading.RLock()  # control tick / diagnostics vs. lifecycle transitions
+        self._tick_error_logged = False
         self._published_state: SafetyState | None = None
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._state_pub = self.create_publisher(String, "~/safety_state", latched)
@@ -62,6 +70,7 @@ class PolicyDeployNode(LifecycleNode):
         self.create_service(Trigger, "~/start", self._on_start)
         self.create_service(Trigger, "~/stop", self._on_stop)
         self._publish_state("UNCONFIGURED")
+        self._autostart = None
         if self.get_parameter("autostart").value:
             self._autostart = self.create_timer(0.0, self._do_autostart)
 
@@ -81,6 +90,9 @@ class PolicyDeployNode(LifecycleNode):
             self.last_error = f"configure failed: {exc}"
             self.get_logger().error(self.last_error)
             self.robot = self.spec = self.runner = None
+            status = DiagnosticStatus(name="policy_deploy_node: safety", level=DiagnosticStatus.ERROR,
+                                      message=self.last_error, hardware_id=str(p["robot"]))
+            self._send_diagnostics(status)
             return TransitionCallbackReturn.FAILURE
         self.last_error = ""
         self.get_logger().info(
@@ -100,21 +112,23 @@ class PolicyDeployNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop_timers()
-        if self.controller is not None and self.backend is not None:
-            self.controller.request_stop("node deactivated")
-            self.backend.send(self.controller.tick(self.backend.latest_state(), self.backend.now()))
-            self._publish_state(self.controller.state)
+        with self._loop_lock:
+            self._stop_timers()
+            if self.controller is not None and self.backend is not None:
+                self.controller.request_stop("node deactivated")
+                self._tick()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._release()
+        with self._loop_lock:
+            self._release()
         self._publish_state("UNCONFIGURED")
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop_timers()
-        self._release()
+        with self._loop_lock:
+            self._stop_timers()
+            self._release()
         return TransitionCallbackReturn.SUCCESS
 
     # ---- backend ------------------------------------------------------------------------------
@@ -158,11 +172,26 @@ class PolicyDeployNode(LifecycleNode):
 
     # ---- control loop -------------------------------------------------------------------------
     def _control_step(self) -> None:
+        with self._loop_lock:
+            if self.backend is not None and self.controller is not None:
+                self._tick()
+
+    def _tick(self) -> None:
+        """One controller tick and its command (caller holds the loop lock)."""
         backend, controller = self.backend, self.controller
-        if backend is None or controller is None:
-            return
-        lin_vel = backend.base_lin_vel() if hasattr(backend, "base_lin_vel") else None
-        backend.send(controller.tick(backend.latest_state(), backend.now(), lin_vel))
+        try:
+            lin_vel = backend.base_lin_vel() if hasattr(backend, "base_lin_vel") else None
+            backend.send(controller.tick(backend.latest_state(), backend.now(), lin_vel))
+        except Exception as exc:  # noqa: BLE001 -- damp, report, keep the executor alive
+            if controller.state != SafetyState.DAMPING:
+                controller.fsm.to(SafetyState.DAMPING, backend.now(), f"control tick failed: {exc!r}")
+            if not self._tick_error_logged:
+                self._tick_error_logged = True
+                self.get_logger().error(f"control tick failed, damping: {exc!r}")
+            try:
+                backend.send(controller.shaper.damping())
+            except Exception:  # noqa: BLE001 -- the link itself is down; the robot's own watchdog acts
+                pass
         if controller.state != self._published_state:
             self._publish_state(controller.state)
 
@@ -171,16 +200,21 @@ class PolicyDeployNode(LifecycleNode):
         self._state_pub.publish(String(data=str(state)))
 
     def _publish_diagnostics(self) -> None:
-        c = self.controller
-        if c is None:
-            return
-        status = DiagnosticStatus(name="policy_deploy_node: safety", hardware_id=self.robot.name)
-        status.level = DiagnosticStatus.ERROR if c.state == SafetyState.DAMPING else DiagnosticStatus.OK
-        last = c.fsm.transitions[-1].reason if c.fsm.transitions else "waiting for the first state"
-        status.message = f"{c.state}: {last}"
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in (
-            ("state", c.state), ("ticks", c.ticks), ("crc_errors", self.crc_errors()),
-            ("policy", self.get_parameter("policy").value), ("backend", self.get_parameter("backend").value))]
+        with self._loop_lock:
+            c = self.controller
+            if c is None:
+                return
+            status = DiagnosticStatus(name="policy_deploy_node: safety", hardware_id=self.robot.name)
+            status.level = DiagnosticStatus.ERROR if c.state == SafetyState.DAMPING else DiagnosticStatus.OK
+            last = c.fsm.transitions[-1].reason if c.fsm.transitions else "waiting for the first state"
+            status.message = f"{c.state}: {last}"
+            status.values = [KeyValue(key=k, value=str(v)) for k, v in (
+                ("state", c.state), ("ticks", c.ticks), ("crc_errors", self.crc_errors()),
+                ("loop_overruns", c.overruns), ("max_tick_gap_ms", f"{c.max_tick_gap * 1e3:.1f}"),
+                ("policy", self.get_parameter("policy").value), ("backend", self.get_parameter("backend").value))]
+        self._send_diagnostics(status)
+
+    def _send_diagnostics(self, status: DiagnosticStatus) -> None:
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
@@ -193,33 +227,44 @@ class PolicyDeployNode(LifecycleNode):
 
     # ---- operator inputs ----------------------------------------------------------------------
     def _on_cmd_vel(self, msg: Twist) -> None:
-        if self.controller is not None and self.backend is not None:
-            try:
-                self.controller.set_velocity_command((msg.linear.x, msg.linear.y, msg.angular.z),
-                                                     self.backend.now())
-            except ValueError as exc:
-                self.get_logger().warning(f"cmd_vel ignored: {exc}")
+        with self._loop_lock:
+            if self.controller is not None and self.backend is not None:
+                try:
+                    self.controller.set_velocity_command((msg.linear.x, msg.linear.y, msg.angular.z),
+                                                         self.backend.now())
+                except ValueError as exc:
+                    self.get_logger().warning(f"cmd_vel ignored: {exc}")
 
     def _on_start(self, request, response):
-        if self.controller is None:
-            response.success, response.message = False, "not active"
-        else:
-            self.controller.request_start()
-            response.success, response.message = True, f"start requested in {self.controller.state}"
+        with self._loop_lock:
+            if self.controller is None:
+                response.success, response.message = False, "not active"
+            else:
+                self.controller.request_start()
+                response.success, response.message = True, f"start requested in {self.controller.state}"
         return response
 
     def _on_stop(self, request, response):
-        if self.controller is None:
-            response.success, response.message = False, "not active"
-        else:
-            self.controller.request_stop("operator stop (~/stop service)")
-            response.success, response.message = True, "damping requested"
+        with self._loop_lock:
+            if self.controller is None:
+                response.success, response.message = False, "not active"
+            else:
+                self.controller.request_stop("operator stop (~/stop service)")
+                response.success, response.message = True, "damping requested"
         return response
 
     def _do_autostart(self) -> None:
-        self.destroy_timer(self._autostart)
-        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-            self.trigger_activate()
+        with self._loop_lock:  # a 0 s one-shot timer: two executor threads may both pick it up
+            if self._autostart is None:
+                return
+            self.destroy_timer(self._autostart)
+            self._autostart = None
+        try:
+            if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                self.trigger_activate()
+        except Exception as exc:  # noqa: BLE001 -- e.g. a transition requested meanwhile from outside
+            self.last_error = f"autostart failed: {exc!r}"
+            self.get_logger().error(self.last_error)
 
 
 def main(args=None):

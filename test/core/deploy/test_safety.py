@@ -126,6 +126,28 @@ def test_stale_state_damps_within_three_periods(robot, spec):
     assert h.c.state == S.DAMPING
 
 
+def test_a_late_tick_is_an_overrun_not_a_stale_robot(robot, spec):
+    """A stall of the controller's own process (one tick 200 ms late) finds the states that arrived
+    meanwhile: no damping, the overrun counted. The robot going silent still damps on the 3rd tick."""
+    h = Harness(robot, spec)
+    low = standing(robot)
+    h.run_to(S.POLICY, low)
+    assert h.c.overruns == 0 and h.c.max_tick_gap == pytest.approx(DT)
+    h.t += 10 * DT  # the process stalled; the robot kept publishing
+    h.step(low)
+    assert h.c.state == S.POLICY and h.c.overruns == 1 and h.c.max_tick_gap == pytest.approx(11 * DT)
+    h.t += 10 * DT  # stalled again, and the newest state is the one from before the stall
+    h.step(None)
+    h.step(low)
+    assert h.c.state == S.POLICY and h.c.overruns == 2
+    for _ in range(2):
+        h.step(None)
+    assert h.c.state == S.POLICY
+    h.step(None)
+    assert h.c.state == S.DAMPING
+    assert "no new state on 3 control ticks (60 ms)" in h.c.fsm.transitions[-1].reason
+
+
 def test_bad_crc_states_are_ignored_and_counted(robot, spec):
     h = Harness(robot, spec)
     good = standing(robot)

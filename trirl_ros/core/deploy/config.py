@@ -26,7 +26,9 @@ class SafetyConfig:
     hold_s: HOLD duration before the policy starts (auto_start).
     auto_start: advance ZERO_TORQUE -> RAMP and HOLD -> POLICY by time; when false each advance
         waits for an operator start request.
-    stale_periods: a state is stale when no new one arrived for this many control periods.
+    stale_periods: the state is stale (damping) when this many consecutive control ticks found no new
+        one. Counted in ticks, not wall-clock time: the backend is drained on each tick, so a stall of
+        the controller's own process is a late tick (an overrun, reported) and not a silent robot.
     max_tilt_deg: base tilt (angle between base z and world z) that triggers damping in HOLD/POLICY;
         null uses the robot spec's fall_max_tilt_deg.
     pos_limit_margin: rad beyond the joint range tolerated before damping (RAMP/HOLD/POLICY).

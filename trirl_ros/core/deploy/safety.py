@@ -13,7 +13,7 @@ States (in order)::
 * DAMPING: kp = 0, kd only, dq = 0: the robot sinks slowly. Latched until the loop is reset.
 
 Faults -> DAMPING on the tick that sees them (within one control period): stale state (no new state
-for ``stale_periods`` periods), NaN/inf in the state or the action, joint position beyond the range
+on ``stale_periods`` consecutive ticks), NaN/inf in the state or the action, joint position beyond the range
 (+ margin) or velocity beyond the limit (+ factor) on ``vel_limit_ticks`` consecutive ticks, base tilt
 beyond the threshold, operator stop. Every
 transition is logged with its reason and kept in :attr:`SafetyFsm.transitions`.

@@ -118,7 +118,14 @@ class UnitreeDdsBackend(RobotBackend):
             self._new_state.notify_all()
 
     def latest_state(self) -> tuple[LowState, float] | None:
-        """Newest valid LowState and its receive time (``time.monotonic()``), or None."""
+        """Newest valid LowState and its receive time (``time.monotonic()``), or None. Drains the
+        DDS reader first: a state that arrived while this process was not scheduled (its receive
+        thread had not run yet) counts as received before the control loop decides anything."""
+        if not self._closed:
+            try:
+                self._reader.drain(self._on_sample)
+            except Exception:  # noqa: BLE001 -- the receive thread reports it; use what we have
+                log.exception("draining %s before the control tick failed", self._reader.topic)
         with self._lock:
             return self._latest
 

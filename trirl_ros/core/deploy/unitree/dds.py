@@ -175,6 +175,7 @@ class RawReader:
         qos = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(depth))
         self.reader = DataReader(participant, _topic(participant, topic, idl_type), qos=qos)
         self.topic = topic
+        self._drain_lock = threading.Lock()
 
     def take(self, max_samples: int = 8) -> list[tuple[bytes, int]]:
         """Up to ``max_samples`` new samples, oldest first, as (CDR bytes, source timestamp in
@@ -183,6 +184,20 @@ class RawReader:
         if isinstance(ret, int):
             raise RuntimeError(f"DDS take on {self.topic} failed with code {ret}")
         return [(data, info.source_timestamp) for data, info in ret if info.valid_data]
+
+    def drain(self, on_sample: Callable[[bytes, int], None]) -> int:
+        """Take every sample queued now and call ``on_sample(cdr_bytes, source_timestamp_ns)`` on each,
+        oldest first; returns how many. Serialised: callers on two threads (a receive thread and a
+        control loop that drains before it decides) see the samples once each, in order."""
+        count = 0
+        with self._drain_lock:
+            while True:
+                batch = self.take(16)
+                for data, source_ns in batch:
+                    on_sample(data, source_ns)
+                count += len(batch)
+                if len(batch) < 16:
+                    return count
 
 
 class ReceiveThread:
@@ -208,8 +223,7 @@ class ReceiveThread:
             if self._stop.is_set():
                 break
             try:
-                for data, source_ns in self._reader.take(16):
-                    self._on_sample(data, source_ns)
+                self._reader.drain(self._on_sample)
             except Exception:  # noqa: BLE001 -- a bad sample must not kill the receive thread
                 log.exception("error while handling a sample on %s", self._reader.topic)
 
