@@ -2,7 +2,6 @@
 vs truncation, reset_to, PD law."""
 
 import dataclasses
-import math
 
 import mujoco
 import numpy as np
@@ -102,18 +101,28 @@ def test_reset_to_validates(go2, robots_dir):
 
 
 def test_pd_law_matches_hand_computation(go2, robots_dir):
-    """tau = clip(kp (q* - q) - kd qdot) is what MuJoCo applies, per joint, at physics rate."""
+    """tau = clip(kp (q* - q) - kd qdot) is what MuJoCo applies, per joint, at physics rate, with
+    q* clipped to the joint range exactly as deploy clips it (one function, RobotSpec.action_targets)."""
+    from trirl_ros.core.deploy.commands import CommandShaper
+    from trirl_ros.core.deploy.policy_spec import spec_from_robot
+
     cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("joint_pos"),)))
     with LocomotionEnv(go2, cfg, num_envs=1, seed=0) as env:
         env.reset()
         action = np.full((1, 12), 0.4, np.float32)
-        action[0, 1] = 40.0  # FL thigh: target 10 rad away, beyond its range -> torque saturates
+        action[0, 1] = 40.0  # FL thigh: target 10 rad away, beyond its range -> clipped to the range
+        action[0, 2] = -40.0  # FL calf: below its range
         env.step(action)
         d = env.data(0)  # state after the step, PD targets of the step, mj_forward done
         state = env.state()
         q, qd = state.joint_pos[0], state.joint_vel[0]
-        target = go2.default_pos + go2.action_scale * action[0]
-        expected = np.clip(go2.kp * (target - q) - go2.kd * qd, -go2.torque_limit, go2.torque_limit)
+        lo, hi = go2.pos_limits.T
+        target = np.clip(go2.default_pos + go2.action_scale * action[0], lo, hi)  # by hand
+        assert target[1] == hi[1] and target[2] == lo[2] and target[0] < hi[0]
         act = [mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_ACTUATOR, j.actuator) for j in go2.joints]
+        np.testing.assert_array_equal(d.ctrl[act], target)
+        expected = np.clip(go2.kp * (target - q) - go2.kd * qd, -go2.torque_limit, go2.torque_limit)
         np.testing.assert_allclose(d.actuator_force[act], expected, rtol=1e-9, atol=1e-9)
-        assert math.isclose(expected[1], go2.torque_limit[1])
+        shaper = CommandShaper(go2, spec_from_robot(go2, cfg.obs))
+        cmd = shaper.policy(action[0].astype(np.float64))
+        np.testing.assert_array_equal(cmd.q[go2.motor_indices], target)  # deploy sends what training used

@@ -27,6 +27,7 @@ class CommandShaper:
         self.kp = prob.kp.copy()
         self.kd = prob.kd.copy()
         self.action_scale = prob.action_scale.copy()
+        self._policy_robot = prob
         self.lo = prob.pos_limits[:, 0].copy()
         self.hi = prob.pos_limits[:, 1].copy()
         self.action_clip = spec.action_clip
@@ -71,8 +72,9 @@ class CommandShaper:
         return action
 
     def action_targets(self, action: np.ndarray) -> np.ndarray:
-        """(J,) joint targets ``default_pos + action_scale * action`` clipped to the joint ranges."""
-        return np.clip(self.default_pos + self.action_scale * action, self.lo, self.hi)
+        """(J,) joint targets ``default_pos + action_scale * action`` clipped to the joint ranges
+        (:meth:`RobotSpec.action_targets`, the env's mapping)."""
+        return self._policy_robot.action_targets(action)
 
     def policy(self, action: np.ndarray) -> LowCmd:
         """LowCmd for a (clipped) policy action (J,)."""

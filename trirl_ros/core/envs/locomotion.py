@@ -2,8 +2,8 @@
 
 N environments share one ``MjModel``; their full physics states live in one array
 (N, nstate) (``mjSTATE_FULLPHYSICS``). A policy step sets the PD targets
-``q* = default_pos + action_scale * action`` and advances every env by ``robot.substeps`` physics
-steps with ``mujoco.rollout`` on ``num_threads`` C threads (no Python per env or per physics step;
+``q* = default_pos + action_scale * action`` clipped to the joint ranges (``RobotSpec.action_targets``,
+the mapping deploy sends) and advances every env by ``robot.substeps`` physics steps with ``mujoco.rollout`` on ``num_threads`` C threads (no Python per env or per physics step;
 the GIL is released). The PD law runs in MuJoCo's actuator model at physics rate (see
 :mod:`trirl_ros.core.envs.pd`). Each rollout starts from a zero solver warm-start, so results are
 deterministic and do not depend on the thread count.
@@ -139,7 +139,7 @@ class LocomotionEnv:
             raise ValueError("action contains NaN or inf")
         if self.cfg.action_clip is not None:
             action = np.clip(action, -self.cfg.action_clip, self.cfg.action_clip)
-        self._ctrl[:, :, self._act] = (self.robot.default_pos + self.robot.action_scale * action)[:, None, :]
+        self._ctrl[:, :, self._act] = self.robot.action_targets(action)[:, None, :]
         self._last_action = action
         self._roll.rollout(self._models, self._roll_datas, self._state, self._ctrl, nstep=self.robot.substeps,
                            state=self._roll_out, skip_checks=True)

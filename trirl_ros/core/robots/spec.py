@@ -194,6 +194,12 @@ class RobotSpec:
         """(J,) rad per unit action."""
         return self._array("action_scale")
 
+    def action_targets(self, action: np.ndarray) -> np.ndarray:
+        """PD joint targets of policy actions (..., J): ``default_pos + action_scale * action``
+        clipped to the joint ranges. The one mapping the env trains with and deploy sends."""
+        lo, hi = self.pos_limits[:, 0], self.pos_limits[:, 1]
+        return np.clip(self.default_pos + self.action_scale * np.asarray(action, dtype=np.float64), lo, hi)
+
     @cached_property
     def motor_indices(self) -> np.ndarray:
         """(J,) int, slot of each policy joint in the LowCmd/LowState motor arrays."""
