@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from trirl_ros.core.algo.discriminator import (Discriminator, accuracy_metrics, bce_loss, feature_dim,
+from trirl_ros.core.algo.discriminator import (AgentReplay, Discriminator, accuracy_metrics, bce_loss, feature_dim,
                                                gradient_penalty, train_classifier)
 from trirl_ros.core.algo.transitions import Transitions
 
@@ -53,6 +53,49 @@ def test_classifier_separates_and_reports_accuracy():
     assert m["disc/accuracy"] > 0.95
     acc = accuracy_metrics(torch.tensor([1.0, -1.0]), torch.tensor([-1.0, -1.0]))
     assert acc["disc/accuracy_expert"] == 0.5 and acc["disc/accuracy_agent"] == 1.0
+
+
+def _numbered(first: int, n: int) -> Transitions:
+    """n transitions whose obs are their numbers first .. first + n - 1, (n, 1)."""
+    x = torch.arange(first, first + n, dtype=torch.float32).unsqueeze(1)
+    return Transitions(x, x + 0.5, next_absorbing=(torch.arange(n) % 2 == 0))
+
+
+def test_agent_replay_keeps_the_latest_and_mixes_half():
+    r = AgentReplay(5)
+    b1 = _numbered(0, 4)
+    assert r.mix(b1) is b1 and len(r) == 4  # empty replay: the current batch alone
+    r.add(_numbered(10, 3))  # 0 1 2 3 10 -> 11 12 overwrite 0 1: store [11, 12, 2, 3, 10]
+    assert len(r) == 5
+    assert sorted(r._store.obs[:, 0].tolist()) == [2, 3, 10, 11, 12]
+    assert r._store.next_absorbing.tolist() == [False, True, True, False, True]  # 11, 12: rows 1, 2 of theirs
+    g = torch.Generator().manual_seed(0)
+    current = _numbered(100, 6)
+    mixed = r.mix(current, g)
+    values = mixed.obs[:, 0].tolist()
+    assert len(mixed) == 6
+    assert sum(v >= 100 for v in values) == 3 and len(set(v for v in values if v >= 100)) == 3
+    assert all(v in (2, 3, 10, 11, 12) for v in values if v < 100)
+    assert torch.equal(mixed.next_obs, mixed.obs + 0.5)
+    assert sorted(r._store.obs[:, 0].tolist()) == [101, 102, 103, 104, 105]  # current stored after
+    assert len(AgentReplay(0).mix(current)) == 6
+
+
+def test_logit_regularisation_is_the_output_weights_squared():
+    torch.manual_seed(0)
+    d = Discriminator("s", 2, 1, (4,), normalize_obs=False)
+    w = float(d.net[-1].weight.detach().square().sum())
+    e, a = Transitions(torch.randn(8, 2), torch.randn(8, 2)), Transitions(torch.randn(8, 2), torch.randn(8, 2))
+    m = train_classifier(d, torch.optim.SGD(d.parameters(), lr=0.0), e, a, epochs=1, minibatch=8,
+                         grad_penalty_coef=0.0, logit_reg_coef=0.5)
+    assert m["disc/logit_reg"] == pytest.approx(w, rel=1e-6)
+    before = float(d.net[-1].weight.detach().square().sum())
+    train_classifier(d, torch.optim.SGD(d.parameters(), lr=1e-3), e, a, epochs=1, minibatch=8,
+                     grad_penalty_coef=0.0, logit_reg_coef=100.0)  # w <- 0.8 w - 1e-3 dBCE/dw
+    assert float(d.net[-1].weight.detach().square().sum()) < 0.7 * before
+    with pytest.raises(ValueError, match="logit_reg"):
+        from trirl_ros.core.algo.hparams import DiscriminatorConfig
+        DiscriminatorConfig(logit_reg=-1.0)
 
 
 def test_transitions_reject_bad_input():

@@ -222,16 +222,74 @@ def metric_samples(expert: Transitions, agent: Transitions, generator: torch.Gen
     return expert.sample(min(len(expert), cap), generator), agent.index(slice(0, min(len(agent), cap)))
 
 
+def disc_optimizer(net: nn.Module, dc) -> torch.optim.Optimizer:
+    """Adam with ``dc.lr`` and ``dc.weight_decay`` (:class:`DiscriminatorConfig`)."""
+    return torch.optim.Adam(net.parameters(), lr=dc.lr, weight_decay=dc.weight_decay)
+
+
+class AgentReplay:
+    """The last ``capacity`` agent transitions (circular) for the discriminator's agent side.
+
+    :meth:`mix` returns D's agent set for one update: half the current batch and as many replayed
+    transitions (the current batch alone while the replay is empty), then stores the current batch.
+    The set keeps the current batch's size, so D takes as many steps as without a replay.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = int(capacity)
+        self._store: Transitions | None = None
+        self._size = self._next = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, batch: Transitions) -> None:
+        """Store ``batch`` (B transitions), overwriting the oldest beyond the capacity."""
+        if self.capacity == 0:
+            return
+        if len(batch) > self.capacity:
+            batch = batch.index(slice(len(batch) - self.capacity, None))
+        if self._store is None:
+            a = batch.action
+            self._store = Transitions(
+                torch.zeros(self.capacity, batch.obs.shape[1], device=batch.device),
+                torch.zeros(self.capacity, batch.obs.shape[1], device=batch.device),
+                None if a is None else torch.zeros(self.capacity, a.shape[1], device=batch.device))
+        idx = (self._next + torch.arange(len(batch), device=batch.device)) % self.capacity
+        st = self._store
+        for name in ("obs", "next_obs", "action", "next_absorbing", "obs_absorbing"):
+            dst = getattr(st, name)
+            if dst is not None:
+                dst[idx] = getattr(batch, name)
+        self._next = int((self._next + len(batch)) % self.capacity)
+        self._size = min(self.capacity, self._size + len(batch))
+
+    def mix(self, agent: Transitions, generator: torch.Generator | None = None) -> Transitions:
+        """D's agent set (B,) for this update (see class doc); stores ``agent``."""
+        if self.capacity == 0:
+            return agent
+        out = agent
+        if self._size:
+            half = len(agent) // 2
+            fresh = torch.randperm(len(agent), generator=generator)[:len(agent) - half].to(agent.device)
+            old = torch.randint(0, self._size, (half,), generator=generator).to(agent.device)
+            out = Transitions.cat([agent.index(fresh), self._store.index(old)])
+        self.add(agent)
+        return out
+
+
 def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, expert: Transitions,
                      agent: Transitions, epochs: int, minibatch: int, grad_penalty_coef: float,
                      loss_fn=bce_loss, generator: torch.Generator | None = None,
-                     prefix: str = "disc/", smooth_penalty_coef: float = 0.0) -> dict[str, float]:
+                     prefix: str = "disc/", smooth_penalty_coef: float = 0.0,
+                     logit_reg_coef: float = 0.0) -> dict[str, float]:
     """Train ``net`` to separate expert from agent transitions; returns metrics of the last pass.
 
     Minibatches come from :func:`paired_minibatches`.
     ``loss_fn(logit_expert, logit_agent)`` defaults to BCE; the gradient penalty is on expert inputs.
     ``smooth_penalty_coef``: weight of the Dirichlet energy of ``net`` over the RBF grid's box (as
     many box states as agent samples per minibatch), which needs RBF state features.
+    ``logit_reg_coef``: weight of the sum of squared output-layer weights.
     """
     if smooth_penalty_coef > 0 and not isinstance(net.state_map, RBFFeatures):
         raise ValueError("disc.smooth_penalty needs RBF state features (disc.features: rbf): "
@@ -243,6 +301,10 @@ def train_classifier(net: TransitionNet, optimizer: torch.optim.Optimizer, exper
         gp = gradient_penalty(net, e) if grad_penalty_coef > 0 else torch.zeros(())
         total = loss + grad_penalty_coef * gp
         last = {f"{prefix}loss": float(loss.detach()), f"{prefix}grad_penalty": float(gp.detach())}
+        if logit_reg_coef > 0:
+            reg = net.net[-1].weight.square().sum()
+            total = total + logit_reg_coef * reg
+            last[f"{prefix}logit_reg"] = float(reg.detach())
         if smooth_penalty_coef > 0:
             smooth = net.state_map.dirichlet_energy(net, net.state_map.box_transitions(a, len(a), generator))
             total = total + smooth_penalty_coef * smooth

@@ -132,10 +132,23 @@ class DiscriminatorConfig:
     smooth_penalty: float = 0.0
     normalize_obs: bool = True  # ours: each discriminator carries its own running normaliser
     warm_start: bool = True  # ours: D^(i) starts from D^(i-1)
+    # Against saturation and drift (MimicKit's public AMP Go2 config: logit reg 0.01, weight decay
+    # 1e-4, replay 200k). logit_reg: weight of the squared output-layer weights (keeps logits small
+    # where the classes separate). weight_decay: Adam L2 on every parameter. replay_size: agent
+    # transitions of past rollouts kept (circular); when it holds any, half of D's agent samples per
+    # update come from it, so D also remembers the states of earlier policies. Not in checkpoints
+    # (a resumed run refills it).
+    logit_reg: float = 0.0
+    weight_decay: float = 0.0
+    replay_size: int = 0
 
     def __post_init__(self) -> None:
         _hidden("hidden", self.hidden, allow_linear=True)
         _positive("lr", self.lr)
+        _nonneg("logit_reg", self.logit_reg)
+        _nonneg("weight_decay", self.weight_decay)
+        if self.replay_size < 0:
+            raise ValueError(f"disc.replay_size must be >= 0, got {self.replay_size}")
         if self.epochs < 1 or self.minibatch < 1:
             raise ValueError("epochs and minibatch must be >= 1")
         _nonneg("grad_penalty", self.grad_penalty)

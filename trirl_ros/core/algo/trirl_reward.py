@@ -17,7 +17,8 @@ import logging
 import torch
 
 from trirl_ros.core.algo import trpl
-from trirl_ros.core.algo.discriminator import Discriminator, TransitionNet, train_classifier
+from trirl_ros.core.algo.discriminator import (AgentReplay, Discriminator, TransitionNet, disc_optimizer,
+                                                train_classifier)
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.networks import GaussianPolicy
 from trirl_ros.core.algo.reward_buffer import RewardBuffer, correct_rewards
@@ -41,7 +42,8 @@ class TRIRLReward(RewardLearner):
         self.disc = Discriminator.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
         self.rfit = TransitionNet.from_config(dc.input, obs_dim, act_dim, tc.rfit_hidden, dc,
                                               out_gain=0.0).to(device)
-        self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=dc.lr)
+        self.disc_opt = disc_optimizer(self.disc, dc)
+        self.replay = AgentReplay(dc.replay_size)
         self.rfit_opt = torch.optim.Adam(self.rfit.parameters(), lr=tc.rfit_lr)
         self.retrospective = tc.variant == "retrospective_eta"
         self.buffer = RewardBuffer(self.disc, self.rfit, tc.buffer_size, tc.epsilon, self.beta,
@@ -74,12 +76,13 @@ class TRIRLReward(RewardLearner):
         dc, tc = self.cfg.disc, self.cfg.trirl
         if not dc.warm_start:
             self.disc.load_state_dict(self._disc_init)
-            self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=dc.lr)
+            self.disc_opt = disc_optimizer(self.disc, dc)
         expert_batch = expert_batch.to(agent_batch.device)
         self.disc.update_normalizer(Transitions.cat([expert_batch, agent_batch]))
-        metrics = train_classifier(self.disc, self.disc_opt, expert_batch, agent_batch, dc.epochs,
+        metrics = train_classifier(self.disc, self.disc_opt, expert_batch,
+                                   self.replay.mix(agent_batch, self.generator), dc.epochs,
                                    dc.minibatch, dc.grad_penalty, generator=self.generator,
-                                   smooth_penalty_coef=dc.smooth_penalty)
+                                   smooth_penalty_coef=dc.smooth_penalty, logit_reg_coef=dc.logit_reg)
         # corrected r^(i) and intermediate r~^(i+1) on agent + expert samples (one buffer call)
         # R_fit's regression set: the agent batch plus rfit_expert_fraction as many expert
         # samples (the buffer is evaluated on all of it: the largest part of TRIRL's extra cost)

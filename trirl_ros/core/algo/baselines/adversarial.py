@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from trirl_ros.core.algo.discriminator import (
-    Discriminator, TransitionNet, accuracy_metrics, gradient_penalty, metric_samples, paired_minibatches,
-    train_classifier,
+    AgentReplay, Discriminator, TransitionNet, accuracy_metrics, disc_optimizer, gradient_penalty,
+    metric_samples, paired_minibatches, train_classifier,
 )
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.reward_learner import RewardLearner
@@ -24,15 +24,17 @@ class _DiscLearner(RewardLearner):
         dc = cfg.disc
         self.cfg, self.generator = cfg, generator
         self.disc = Discriminator.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
-        self.opt = torch.optim.Adam(self.disc.parameters(), lr=dc.lr)
+        self.opt = disc_optimizer(self.disc, dc)
+        self.replay = AgentReplay(dc.replay_size)
 
     def _train(self, expert: Transitions, agent: Transitions, loss_fn=None) -> dict[str, float]:
         dc = self.cfg.disc
         expert = expert.to(agent.device)
         self.disc.update_normalizer(Transitions.cat([expert, agent]))
         kw = {} if loss_fn is None else {"loss_fn": loss_fn}
-        return train_classifier(self.disc, self.opt, expert, agent, dc.epochs, dc.minibatch,
-                                dc.grad_penalty, generator=self.generator, **kw)
+        return train_classifier(self.disc, self.opt, expert, self.replay.mix(agent, self.generator),
+                                dc.epochs, dc.minibatch, dc.grad_penalty, generator=self.generator,
+                                logit_reg_coef=dc.logit_reg, **kw)
 
     def state_dict(self) -> dict:
         return {"disc": self.disc.state_dict(), "opt": self.opt.state_dict()}
