@@ -15,7 +15,8 @@ Parameters (node settings; safety/command settings come from the ``deploy_config
     robot (str), policy (str, .onnx), spec (str, default: beside the .onnx), backend (str),
     deploy_config (str, default config/deploy/default.yaml), autostart (bool: configure + activate
     on start-up), dds_domain (int), dds_interface (str), joint_states_topic, imu_topic,
-    joint_targets_topic (ros_topics backend), diagnostics_period (s).
+    joint_targets_topic (ros_topics backend), diagnostics_period (s), lin_vel_source (``estimate``:
+    the deploy estimator feeds policies that observe base_lin_vel; ``truth``: the mujoco backend's).
 
 Topics: publishes ``~/safety_state`` (std_msgs/String, transient local, on every change) and
 ``/diagnostics`` (diagnostic_msgs/DiagnosticArray: the safety state, counters and loop overruns every
@@ -54,7 +55,7 @@ class PolicyDeployNode(LifecycleNode):
                               ("deploy_config", ""), ("autostart", False), ("dds_domain", 0),
                               ("dds_interface", ""), ("joint_states_topic", "joint_states"),
                               ("imu_topic", "imu"), ("joint_targets_topic", "joint_targets"),
-                              ("diagnostics_period", 1.0)):
+                              ("diagnostics_period", 1.0), ("lin_vel_source", "estimate")):
             self.declare_parameter(name, default)
         self.last_error = ""
         self.robot = self.spec = self.runner = self.cfg = self.backend = None
@@ -82,6 +83,10 @@ class PolicyDeployNode(LifecycleNode):
                 raise ValueError("parameters 'robot' and 'policy' are required")
             if p["backend"] not in BACKENDS:
                 raise ValueError(f"parameter backend={p['backend']!r} is not one of {list(BACKENDS)}")
+            source = self.get_parameter("lin_vel_source").value
+            if source not in ("estimate", "truth") or (source == "truth" and p["backend"] != "mujoco"):
+                raise ValueError(f"parameter lin_vel_source={source!r}: 'estimate', or 'truth' with the mujoco "
+                                 "backend (the only one with a ground truth)")
             self.robot = load_robot_spec(p["robot"])
             self.cfg = load_deploy_config(p["deploy_config"] or None)
             self.spec, self.runner = load_policy(self.robot, p["policy"], p["spec"] or None)
@@ -180,7 +185,8 @@ class PolicyDeployNode(LifecycleNode):
         """One controller tick and its command (caller holds the loop lock)."""
         backend, controller = self.backend, self.controller
         try:
-            lin_vel = backend.base_lin_vel() if hasattr(backend, "base_lin_vel") else None
+            truth = self.get_parameter("lin_vel_source").value == "truth"
+            lin_vel = backend.base_lin_vel() if truth else None
             backend.send(controller.tick(backend.latest_state(), backend.now(), lin_vel))
         except Exception as exc:  # noqa: BLE001 -- damp, report, keep the executor alive
             if controller.state != SafetyState.DAMPING:

@@ -1,5 +1,5 @@
-"""Deployment settings (``config/deploy/*.yaml``): safety state machine timings/thresholds and the
-velocity-command filter. Frozen, validated dataclasses loaded with :func:`load_deploy_config`."""
+"""Deployment settings (``config/deploy/*.yaml``): safety state machine timings/thresholds, the
+velocity-command filter and the base-velocity estimator. Frozen, validated dataclasses loaded with :func:`load_deploy_config`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trirl_ros.core.config import config_path, load_yaml
+from trirl_ros.core.deploy.estimator_config import EstimatorConfig
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:
@@ -87,6 +88,7 @@ class CommandConfig:
 class DeployConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     command: CommandConfig = field(default_factory=CommandConfig)
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
 
 
 def load_deploy_config(path: str | Path | None = None) -> DeployConfig:

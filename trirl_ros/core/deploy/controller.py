@@ -50,6 +50,13 @@ class DeployController:
         self.obs = ObservationBuilder(robot, spec)
         self.shaper = CommandShaper(robot, spec, cfg.safety.damping_kd_scale)
         self.command = CommandFilter(cfg.command)
+        self.estimator = None
+        if spec.uses("base_lin_vel") and cfg.estimator.enabled:
+            from trirl_ros.core.deploy.estimator import BaseVelocityEstimator
+
+            self.estimator = BaseVelocityEstimator(robot, cfg.estimator)
+        #: (3,) the estimator's latest base velocity (base frame), None without an estimator
+        self.lin_vel_estimate: np.ndarray | None = None
         self._last_rx: float | None = None
         self._last_bad_rx: float | None = None
         self._missed = 0  # consecutive ticks without a new state
@@ -89,7 +96,8 @@ class DeployController:
     def tick(self, sample: tuple[LowState, float] | None, now: float,
              base_lin_vel: np.ndarray | None = None) -> LowCmd:
         """One control step. ``sample`` is the backend's ``latest_state()``; ``now`` the time on the
-        same clock; ``base_lin_vel`` (3,) an optional estimate for policies observing it.
+        same clock; ``base_lin_vel`` (3,) the base velocity for policies observing it when the caller
+        has it (a simulator's ground truth); otherwise the estimator's, when enabled.
         Returns the LowCmd to send (also kept as :attr:`last_cmd`)."""
         self.ticks += 1
         self._note_tick_gap(now)
@@ -102,10 +110,15 @@ class DeployController:
                     self._last_bad_rx = rx
                     self.crc_errors += 1
             elif self._last_rx is None or rx > self._last_rx:
+                if self.estimator is not None and np.isfinite(low.imu_acc).all() and np.isfinite(low.motor_q).all():
+                    dt = 0.0 if self._last_rx is None else min(rx - self._last_rx, 5 * self.period)
+                    self.lin_vel_estimate = self.estimator.update(low, dt)
                 self._last_rx = rx
                 fresh = True
                 self._low = low
         self._missed = 0 if fresh else self._missed + 1
+        if base_lin_vel is None:
+            base_lin_vel = self.lin_vel_estimate
         fsm = self.fsm
         if fsm.state != SafetyState.DAMPING:
             reason = self._fault(now)

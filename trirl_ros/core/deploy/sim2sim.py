@@ -56,10 +56,22 @@ def load_policy(robot: RobotSpec, policy_path: str | Path, spec_path: str | Path
     return spec, runner
 
 
+LIN_VEL_SOURCES = ("estimate", "truth")
+
+
+def _check_lin_vel(lin_vel: str) -> None:
+    if lin_vel not in LIN_VEL_SOURCES:
+        raise ValueError(f"lin_vel must be one of {LIN_VEL_SOURCES}, got {lin_vel!r}")
+
+
 def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, seconds: float,
-                cmd_vel: tuple[float, float, float] | None = None, backend=None) -> Sim2SimResult:
+                cmd_vel: tuple[float, float, float] | None = None, backend=None,
+                lin_vel: str = "estimate") -> Sim2SimResult:
     """Lock-step sim2sim for ``seconds`` of simulated time on a MujocoDirectBackend (created
-    standing at the default pose unless given). ``policy``: obs (D,) -> action (J,)."""
+    standing at the default pose unless given). ``policy``: obs (D,) -> action (J,).
+    ``lin_vel``: where a policy observing base_lin_vel gets it: "estimate" (the deploy estimator, what
+    the robot will see) or "truth" (the simulator's)."""
+    _check_lin_vel(lin_vel)
     from trirl_ros.core.deploy.backends.mujoco_direct import MujocoDirectBackend
 
     backend = backend or MujocoDirectBackend(robot)
@@ -72,7 +84,8 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
         now = backend.now()
         if cmd_vel is not None:
             controller.set_velocity_command(cmd_vel, now)
-        backend.send(controller.tick(backend.latest_state(), now, backend.base_lin_vel()))
+        truth = backend.base_lin_vel() if lin_vel == "truth" else None
+        backend.send(controller.tick(backend.latest_state(), now, truth))
         backend.advance(period)
         min_h = min(min_h, float(backend.base_position()[2]))
         max_tilt = max(max_tilt, tilt_deg(backend.base_quat()))
@@ -84,14 +97,18 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
 
 def run_realtime(controller: DeployController, backend: RobotBackend, seconds: float,
                  stop: threading.Event | None = None,
-                 cmd_vel: tuple[float, float, float] | None = None) -> DeadlineTimer:
+                 cmd_vel: tuple[float, float, float] | None = None, lin_vel_source: str = "estimate") -> DeadlineTimer:
     """Drive ``controller`` against ``backend`` at its period in wall-clock time for ``seconds``
     (or until ``stop`` is set), paced by a deadline scheduler (the robot is left in the state the
-    controller is in: the caller decides whether to damp). Returns the timer (its ``overruns`` count missed deadlines)."""
+    controller is in: the caller decides whether to damp). ``lin_vel_source`` "truth" reads a
+    simulated backend's ``base_lin_vel()``. Returns the timer (its ``overruns`` count missed deadlines)."""
+    _check_lin_vel(lin_vel_source)
     stop = stop or threading.Event()
     timer = DeadlineTimer(controller.period, clock=backend.now)
     end = backend.now() + seconds
-    lin_vel = getattr(backend, "base_lin_vel", None)
+    lin_vel = getattr(backend, "base_lin_vel", None) if lin_vel_source == "truth" else None
+    if lin_vel_source == "truth" and lin_vel is None:
+        raise ValueError(f"lin_vel_source 'truth' needs a simulated backend, {type(backend).__name__} has no ground truth")
     while not stop.is_set() and backend.now() < end:
         now = backend.now()
         if cmd_vel is not None:
@@ -101,4 +118,4 @@ def run_realtime(controller: DeployController, backend: RobotBackend, seconds: f
     return timer
 
 
-__all__ = ["Sim2SimResult", "load_policy", "run_realtime", "run_sim2sim"]
+__all__ = ["LIN_VEL_SOURCES", "Sim2SimResult", "load_policy", "run_realtime", "run_sim2sim"]

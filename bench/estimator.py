@@ -1,0 +1,88 @@
+"""Benchmark: the deploy base-velocity estimator against MuJoCo's true base velocity.
+
+    .venv/bin/python bench/estimator.py [--policy models/go2_trot/policy.onnx] [--robot go2] [--seconds 10]
+
+Runs the policy through the deploy controller in lock-step sim2sim twice, side by side in one run:
+1. fed the simulator's true base velocity, with the estimator running beside it (open loop): the RMS
+   error of the estimate per axis and of its norm, over the POLICY phase;
+2. fed the estimate (what the robot will see), closed loop: distance and fall.
+It also prints how fast the feet slide where they touch the ground (median and 90th percentile of
+the contact points' horizontal speed): a foot that slides is a wrong measurement for leg kinematics.
+Last line: ``estimator rms <m/s> target 0.1 truth_distance <m> estimate_distance <m>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import mujoco
+import numpy as np
+
+from trirl_ros.core.config import config_path
+from trirl_ros.core.deploy.backends.mujoco_direct import MujocoDirectBackend
+from trirl_ros.core.deploy.config import load_deploy_config
+from trirl_ros.core.deploy.controller import DeployController
+from trirl_ros.core.deploy.safety import SafetyState
+from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim
+from trirl_ros.core.robots.spec import load_robot_spec
+
+
+def foot_slip(backend: MujocoDirectBackend, feet: set[int]) -> list[float]:
+    """Horizontal speeds (m/s) of the foot points that touch the ground now (the contact point, moving
+    with the foot's body): 0 for a foot that sticks."""
+    m, d = backend.physics.model, backend.physics.data
+    jacp = np.zeros((3, m.nv))
+    out = []
+    for k in range(d.ncon):
+        con = d.contact[k]
+        for g in (int(con.geom1), int(con.geom2)):
+            body = int(m.geom_bodyid[g])
+            if body in feet:
+                mujoco.mj_jac(m, d, jacp, None, con.pos, body)
+                out.append(float(np.linalg.norm((jacp @ d.qvel)[:2])))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--policy", default="models/go2_trot/policy.onnx")
+    ap.add_argument("--robot", default="go2")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    robot = load_robot_spec(args.robot)
+    spec, runner = load_policy(robot, args.policy)
+    if not spec.uses("base_lin_vel"):
+        raise SystemExit(f"{args.policy} does not observe base_lin_vel: nothing to estimate")
+    cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
+
+    backend = MujocoDirectBackend(robot)
+    c = DeployController(robot, spec, runner.run, cfg)
+    # the foot bodies the robot spec names; a foot body without geoms (the Go2's) is welded to its
+    # parent, whose collision geoms touch the ground
+    m = backend.physics.model
+    named = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, b) for b in robot.feet_bodies]
+    feet = {b if m.body_geomnum[b] else int(m.body_parentid[b]) for b in named}
+    errors, speeds = [], []
+    for _ in range(int(round(args.seconds / c.period))):
+        truth = backend.base_lin_vel()
+        backend.send(c.tick(backend.latest_state(), backend.now(), truth))
+        backend.advance(c.period)
+        if c.state == SafetyState.POLICY and c.lin_vel_estimate is not None:
+            errors.append(c.lin_vel_estimate - truth)
+            speeds.extend(foot_slip(backend, feet))
+    if not errors:
+        raise SystemExit(f"the policy never ran (final state {c.state})")
+    e = np.asarray(errors)
+    rms_xyz = np.sqrt((e ** 2).mean(0))
+    rms = float(np.sqrt((e ** 2).sum(1).mean()))
+    truth_dist = float(np.linalg.norm(backend.base_position()[:2]))
+    closed = run_sim2sim(robot, spec, runner.run, cfg, args.seconds, lin_vel="estimate")
+    print(f"{args.policy}: {len(e)} policy ticks, estimate vs truth rms x {rms_xyz[0]:.3f} y {rms_xyz[1]:.3f} "
+          f"z {rms_xyz[2]:.3f} m/s; feet slip at their contacts {np.median(speeds):.2f} m/s median, "
+          f"{np.percentile(speeds, 90):.2f} m/s 90th percentile")
+    print(f"fed the truth: {c.state} distance {truth_dist:.2f} m; fed the estimate: {closed.summary()}")
+    print(f"estimator rms {rms:.3f} target 0.1 truth_distance {truth_dist:.2f} estimate_distance {closed.distance:.2f}")
+
+
+if __name__ == "__main__":
+    main()
