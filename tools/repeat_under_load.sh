@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Run one test file N times in a row with two busy-loop processes beside it (both cores of the CI box
-# taken), stopping at the first failure. Usage: tools/repeat_under_load.sh N test/path.py [pytest args]
+# Run one test file N times in a row with busy-loop processes beside it (default 2: both cores of the
+# CI box taken), stopping at the first failure. Usage: [BUSY=k] tools/repeat_under_load.sh N test/path.py
+# [pytest args]. BUSY=0 when other CPU-bound jobs (training runs) already load the machine.
 # Prints one line per run and, at the end, "repeat_under_load: P of N passed under load".
 set -u
 n="${1:?usage: $0 N TEST [pytest args]}"
 shift
 py="${PYTHON:-.venv/bin/python}"
 busy=()
-for _ in 1 2; do
+for _ in $(seq 1 "${BUSY:-2}"); do
   "$py" -c 'while True: pass' &
   busy+=("$!")
 done
-trap 'kill "${busy[@]}" 2>/dev/null' EXIT
+trap '[ ${#busy[@]} -eq 0 ] || kill "${busy[@]}" 2>/dev/null' EXIT
 log="$(mktemp -t repeat_under_load.XXXXXX)"
 passed=0
 for i in $(seq 1 "$n"); do
