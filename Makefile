@@ -16,7 +16,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # Real ROS 2 (Kilted) from PyPI. tf2_msgs has no PyPI wheel: tf2 is read from bags via rosbags.
 ROS_WHEELS  := ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-geometry-msgs \
                ros-nav-msgs ros-std-srvs ros-diagnostic-msgs ros-lifecycle-msgs ros-builtin-interfaces
-# Set VENV_FLAGS=--system-site-packages to reuse a sourced ROS 2 install (see README).
+# Set VENV_FLAGS=--system-site-packages to reuse a sourced ROS 2 install (see docs/setup.md).
 VENV_FLAGS  ?=
 PIP_ROS     ?= 1
 

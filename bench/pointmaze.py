@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from trirl_ros.core.algo.pointmaze_experiment import FULL, QUICK, run_pointmaze
+from trirl_ros.core.examples.pointmaze import FULL, QUICK, run_pointmaze
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ def _register_gridworld(sub) -> None:
 def _run_gridworld(args) -> int:
     from pathlib import Path
 
-    from trirl_ros.core.algo.gridworld import DiscreteTRIRLConfig, GridWorld, plot_result, run_discrete_trirl
+    from trirl_ros.core.examples.gridworld import DiscreteTRIRLConfig, GridWorld, plot_result, run_discrete_trirl
 
     cfg = DiscreteTRIRLConfig(eps=args.eps, beta=args.beta, iterations=args.iterations,
                               eta0=args.eta0, eta_decay=args.eta_decay, eta_min=args.eta_min)
@@ -95,7 +95,7 @@ def _register_pointmaze(sub) -> None:
 def _run_pointmaze(args) -> int:
     import dataclasses
 
-    from trirl_ros.core.algo.pointmaze_experiment import FULL, QUICK, run_pointmaze
+    from trirl_ros.core.examples.pointmaze import FULL, QUICK, run_pointmaze
 
     budget = QUICK if args.quick else FULL
     if args.iterations is not None:

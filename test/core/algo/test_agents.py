@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trirl_ros.core.algo.agent import AGENTS, make_agent
-from trirl_ros.core.algo.pointmaze_experiment import maze_config
+from trirl_ros.core.examples.pointmaze import maze_config
 from trirl_ros.core.algo.runner import OnPolicyRunner
 from trirl_ros.core.envs.pointmaze import PointMazeEnv
 

@@ -63,7 +63,7 @@ def test_bad_feature_settings_name_the_key(kwargs, match):
 
 
 def test_point_maze_feature_variant_is_a_linear_state_reward():
-    from trirl_ros.core.algo.pointmaze_experiment import maze_config
+    from trirl_ros.core.examples.pointmaze import maze_config
     from trirl_ros.core.config import ConfigError
 
     cfg = maze_config("trirl", features=True)
@@ -76,7 +76,7 @@ def test_point_maze_feature_variant_is_a_linear_state_reward():
 def test_point_maze_feature_variant_retrains_on_the_objective_it_was_corrected_for():
     """TRIRL --features and its retraining PPO share the max-ent objective (unnormalised
     advantages, one entropy coefficient); the TRPL step is unclipped, retraining PPO keeps its clip."""
-    from trirl_ros.core.algo.pointmaze_experiment import maze_config
+    from trirl_ros.core.examples.pointmaze import maze_config
 
     train, retrain = maze_config("trirl", features=True), maze_config("ppo", features=True)
     for key in ("normalize_advantages", "ent_coef", "gamma", "gae_lambda"):
@@ -165,7 +165,7 @@ def _rfit_error_on_box(box_fraction: float, expert: Transitions) -> float:
     """Mean |R_fit - corrected reward| on states drawn over the whole arena, after a tiny TRIRL
     --features run and one more reward update (R_fit's target is that update's corrected reward)."""
     from trirl_ros.core.algo.agent import make_agent
-    from trirl_ros.core.algo.pointmaze_experiment import maze_config
+    from trirl_ros.core.examples.pointmaze import maze_config
     from trirl_ros.core.algo.runner import OnPolicyRunner
     from trirl_ros.core.envs.pointmaze import PointMazeEnv
 

@@ -13,7 +13,7 @@ tolerated.
 
 import statistics
 
-from trirl_ros.core.algo.pointmaze_experiment import QUICK, run_pointmaze
+from trirl_ros.core.examples.pointmaze import QUICK, run_pointmaze
 
 THRESHOLD = 0.6
 SEEDS = (0, 1, 2)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from trirl_ros.core.algo.gridworld import (
+from trirl_ros.core.examples.gridworld import (
     DiscreteTRIRLConfig,
     GridWorld,
     GridWorldConfig,
