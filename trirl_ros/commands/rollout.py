@@ -3,10 +3,15 @@
     trirl rollout RUN_DIR                         summary: imitation score, distance, fell
     trirl rollout RUN_DIR --video out.mp4         + offscreen video, policy (left) | reference (right)
     trirl rollout RUN_DIR --dataset other.npz --seconds 10
+    trirl rollout RUN_DIR --record demos.npz [--episodes 16] [--seconds 20]
+                                                  the policy's rollouts as demonstrations (a dataset)
 
 The policy and config come from RUN_DIR/config.yaml + RUN_DIR/checkpoints/latest.pt (the layout
 ``trirl export`` reads); the reference motion from RUN_DIR/dataset.npz unless --dataset is given.
 Video needs an offscreen OpenGL backend (EGL or OSMesa, see ``make render-deps``).
+``--record`` rolls the policy out from ``--episodes`` evenly spaced reference phases and saves the
+episodes that stayed up as a dataset .npz: states the robot can reach, for a task's dataset.source
+(see trirl_ros/core/train/policy_demos.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset", type=Path,
                         help="reference demonstrations (dataset .npz or motion file; default: the run's)")
     parser.add_argument("--seconds", type=float, help="episode length in seconds (default: the run's eval steps)")
+    parser.add_argument("--record", type=Path, help="save the policy's rollouts as a dataset .npz here")
+    parser.add_argument("--episodes", type=int, default=16, help="episodes to record (--record; default 16)")
     parser.add_argument("--width", type=int, default=320, help="video panel width in pixels (multiple of 16)")
     parser.add_argument("--height", type=int, default=240, help="video panel height in pixels (multiple of 16)")
     parser.set_defaults(func=run)
@@ -31,6 +38,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from trirl_ros.core.viz.rollout import replay
+
+    if args.record is not None:
+        return _record(args)
 
     if args.video is not None:
         if args.video.suffix.lower() != ".mp4":
@@ -55,4 +65,17 @@ def run(args) -> int:
         frames = write_video(args.video, load_model(robot, scene=True), robot.base_body, res.qpos, res.ref_qpos,
                              res.policy_hz, width=args.width, height=args.height)
         print(f"video {args.video} frames {frames} (policy left, reference right)")
+    return 0
+
+
+def _record(args) -> int:
+    from trirl_ros.core.robots.spec import load_robot_spec
+    from trirl_ros.core.train.policy_demos import record_policy_demos
+
+    if args.record.suffix != ".npz":
+        raise ValueError(f"--record must name a .npz file, got {args.record}")
+    ds, fell = record_policy_demos(args.run_dir, args.episodes, 20.0 if args.seconds is None else args.seconds)
+    path = ds.save(args.record, load_robot_spec(ds.robot))
+    print(f"recorded {ds.num_clips} episodes ({fell} fell, not kept), {ds.num_frames} frames at "
+          f"{ds.frequency:g} Hz -> {path}")
     return 0
