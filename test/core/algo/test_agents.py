@@ -82,3 +82,26 @@ def test_process_step_requires_final_obs_and_update_requires_full_rollout(expert
     with pytest.raises(ValueError, match="obs must be"):
         agent.act(torch.zeros(2, 5))
     assert set(AGENTS) == {"trirl", "gail", "airl", "amp", "mlirl", "piro", "ppo", "tracking"}
+
+
+@pytest.mark.parametrize("algo", ["trirl", "gail"])
+def test_min_agent_absorbing_reward_is_the_batch_minimum(algo, expert):
+    """absorbing_reward: min_agent makes a fall worth the lowest per-step reward of the update forever
+    (V(s_a) = gamma / (1 - gamma) * that), never more than staying up."""
+    cfg = maze_config(algo, [*TINY, "absorbing_reward=min_agent"])
+    agent = make_agent(cfg, 4, 2, num_envs=4, seed=0)
+    runner = OnPolicyRunner(PointMazeEnv(4, seed=0), agent, expert, -1.0, 1.0)
+    runner.iterate()
+    seen = {}
+    real_reward = agent.learner.reward
+
+    def spy(batch):
+        out = real_reward(batch)
+        seen.setdefault("agent", out[:agent.storage.T * agent.storage.N].clone())
+        return out
+
+    agent.learner.reward = spy
+    m = runner.iterate()
+    assert m["reward/absorbing"] == pytest.approx(float(seen["agent"].min()))
+    with pytest.raises(ValueError, match=r"absorbing_reward: 'zero' is not one of \['learned', 'min_agent'\]"):
+        maze_config(algo, [*TINY, "absorbing_reward=zero"])

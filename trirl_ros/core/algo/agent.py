@@ -138,8 +138,11 @@ class ImitationAgent:
             agent_disc = agent.with_absorbing()
             metrics.update(self.learner.update(expert_batch, agent_disc))
             rewards = self.learner.reward(agent_disc)[:m].reshape(T, N)
-            r_abs = self.learner.reward(Transitions.absorbing(
-                self.obs_dim, self.act_dim, self.device))[0]
+            if self.cfg.absorbing_reward == "min_agent":
+                r_abs = rewards.min()
+            else:
+                r_abs = self.learner.reward(Transitions.absorbing(
+                    self.obs_dim, self.act_dim, self.device))[0]
         if self.cfg.policy.normalize_obs:
             self.policy.normalizer.update(st.obs.reshape(-1, self.obs_dim))
         with torch.no_grad():

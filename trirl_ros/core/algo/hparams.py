@@ -282,6 +282,13 @@ class AlgoConfig:
     trirl: TRIRLConfig = field(default_factory=TRIRLConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # The reward of the absorbing state a fall leads to (App. C.4), for learned rewards. "learned":
+    # the reward learner's r(s_a); the expert never falls, so it tends to the lowest reward, but
+    # only as D learns it: while r(s_a) is above the agent's per-step reward, falling pays (measured
+    # with TRIRL on Go2 robot demonstrations: r(s_a) -0.64 vs -0.88, episodes shrank from 348 to
+    # 11-48 steps in 200k steps). "min_agent": the lowest reward of the update's agent transitions,
+    # the value that limit reaches, from the first update on.
+    absorbing_reward: Literal["learned", "min_agent"] = "learned"
 
     def __post_init__(self) -> None:
         if self.trirl.rfit_box_fraction > 0 and self.disc.features != "rbf":
