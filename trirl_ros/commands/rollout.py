@@ -3,6 +3,8 @@
     trirl rollout RUN_DIR                         summary: imitation score, distance, fell
     trirl rollout RUN_DIR --video out.mp4         + offscreen video, policy (left) | reference (right)
     trirl rollout RUN_DIR --dataset other.npz --seconds 10
+    trirl rollout RUN_DIR --episodes 8 [--dataset other.npz]   mean / min / up over 8 episodes from
+                                                  evenly spaced phases (the training evaluation)
     trirl rollout RUN_DIR --record demos.npz [--episodes 16] [--seconds 20]
                                                   the policy's rollouts as demonstrations (a dataset)
 
@@ -30,7 +32,9 @@ def register(subparsers) -> None:
                         help="reference demonstrations (dataset .npz or motion file; default: the run's)")
     parser.add_argument("--seconds", type=float, help="episode length in seconds (default: the run's eval steps)")
     parser.add_argument("--record", type=Path, help="save the policy's rollouts as a dataset .npz here")
-    parser.add_argument("--episodes", type=int, default=16, help="episodes to record (--record; default 16)")
+    parser.add_argument("--episodes", type=int, default=None,
+                        help="evaluate over this many episodes from evenly spaced phases (with --record: "
+                             "episodes to record, default 16)")
     parser.add_argument("--width", type=int, default=320, help="video panel width in pixels (multiple of 16)")
     parser.add_argument("--height", type=int, default=240, help="video panel height in pixels (multiple of 16)")
     parser.set_defaults(func=run)
@@ -41,6 +45,10 @@ def run(args) -> int:
 
     if args.record is not None:
         return _record(args)
+    if args.episodes is not None:
+        if args.video is not None:
+            raise ValueError("--video renders one episode; drop --episodes")
+        return _evaluate(args)
 
     if args.video is not None:
         if args.video.suffix.lower() != ".mp4":
@@ -74,8 +82,29 @@ def _record(args) -> int:
 
     if args.record.suffix != ".npz":
         raise ValueError(f"--record must name a .npz file, got {args.record}")
-    ds, fell = record_policy_demos(args.run_dir, args.episodes, 20.0 if args.seconds is None else args.seconds)
+    episodes = 16 if args.episodes is None else args.episodes
+    ds, fell = record_policy_demos(args.run_dir, episodes, 20.0 if args.seconds is None else args.seconds)
     path = ds.save(args.record, load_robot_spec(ds.robot))
     print(f"recorded {ds.num_clips} episodes ({fell} fell, not kept), {ds.num_frames} frames at "
           f"{ds.frequency:g} Hz -> {path}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from trirl_ros.core.export.model_dir import evaluate_onnx
+    from trirl_ros.core.export.run_dir import CONFIG
+    from trirl_ros.core.robots.spec import load_robot_spec
+    from trirl_ros.core.train.task import load_task_config
+    from trirl_ros.core.viz.rollout import _reference_dataset
+
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    task = load_task_config(args.run_dir / CONFIG)
+    robot = load_robot_spec(task.robot)
+    steps = task.eval.steps if args.seconds is None else max(1, int(round(args.seconds * robot.policy_hz)))
+    ds = _reference_dataset(args.run_dir, task, robot, args.dataset)
+    res = evaluate_onnx(args.run_dir, task, args.episodes, steps, dataset=ds)
+    print(f"robot {robot.name}  {args.episodes} episodes of {steps} steps from evenly spaced phases")
+    print(f"imitation score mean {res.score:.3f}  min {res.score_min:.3f}  episodes up {res.all_up:.2f}  "
+          f"joint_pos_rmse {res.joint_pos_rmse:.3f} rad")
     return 0

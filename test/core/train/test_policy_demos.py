@@ -51,3 +51,15 @@ def test_record_cli_refuses_a_wrong_suffix(tmp_path):
 def test_recording_needs_episodes():
     with pytest.raises(ValueError, match="need episodes >= 1"):
         record_policy_demos(MODEL, episodes=0)
+
+
+def test_rollout_evaluates_over_episodes_against_any_dataset(robots_dir, tmp_path):
+    """--episodes N: the training evaluation (N phases) on a model folder, against the policy's own
+    recorded rollouts: they match it exactly, so every episode is up with a score of 1."""
+    ds, _ = record_policy_demos(MODEL, episodes=2, seconds=1.0)
+    demos = ds.save(tmp_path / "demos.npz", load_robot_spec("go2"))
+    out = subprocess.run([sys.executable, "-m", "trirl_ros.cli", "rollout", str(MODEL), "--episodes", "2",
+                          "--seconds", "1", "--dataset", str(demos)], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert "2 episodes of 50 steps from evenly spaced phases" in out.stdout
+    assert "imitation score mean 1.000  min 1.000  episodes up 1.00" in out.stdout, out.stdout

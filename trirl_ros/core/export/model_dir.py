@@ -58,9 +58,10 @@ def load_policy_fn(run_dir: Path, task):
     return robot, lambda obs: runner.run(obs)[None].copy()
 
 
-def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000):
-    """EvalResult of ``model_dir``'s ONNX policy (onnxruntime, one observation at a time through
-    the deploy runner) on ``episodes`` episodes of ``steps`` steps of the run's own reference;
+def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, dataset=None):
+    """EvalResult of ``model_dir``'s policy (a model folder's ONNX on onnxruntime, one observation
+    at a time through the deploy runner; a run folder's checkpoint) on ``episodes`` episodes of
+    ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given;
     ``task``: the folder's config.yaml."""
     from trirl_ros.core.envs.locomotion import LocomotionEnv
     from trirl_ros.core.train.data import prepare_dataset
@@ -68,7 +69,7 @@ def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000):
     from trirl_ros.core.train.reference import ReferenceMotion
 
     robot, policy = load_policy_fn(model_dir, task)
-    ds = prepare_dataset(task.dataset, robot).policy_rate
+    ds = prepare_dataset(task.dataset, robot).policy_rate if dataset is None else dataset
     train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
     env = make_eval_env(train_like, steps, num_envs=episodes, seed=task.seed)
     train_like.close()
