@@ -19,6 +19,12 @@ def test_shipped_specs_load():
     assert g1.substeps == go2.substeps == 10
     # G1: policy order = motor order 0..28; Go2: FL,FR,RL,RR policy order -> FR,FL,RR,RL motors
     assert g1.motor_indices.tolist() == list(range(29))
+    # G1 23-DoF: its own compact slots (Unitree's 23DOF table and unitree_sdk2 g1_23dof_example.cpp):
+    # waist yaw 12, left shoulder pitch 13 ... left wrist roll 17, right shoulder pitch 18 ... 22
+    assert g1_23.motor_indices.tolist() == list(range(23))
+    assert [g1_23.joint_names[k] for k in (12, 13, 17, 18, 22)] == [
+        "waist_yaw_joint", "left_shoulder_pitch_joint", "left_wrist_roll_joint", "right_shoulder_pitch_joint",
+        "right_wrist_roll_joint"]
     assert go2.motor_indices.tolist() == [3, 4, 5, 0, 1, 2, 9, 10, 11, 6, 7, 8]
     assert go2.joint_names[:3] == ("FL_hip_joint", "FL_thigh_joint", "FL_calf_joint")
     assert g1.pos_limits.shape == (29, 2)
