@@ -144,6 +144,17 @@ def _stop(proc: subprocess.Popen) -> str:
     return out
 
 
+def _robot_priority() -> None:
+    """In the sim robot's process before exec: a higher scheduling priority where allowed (root, as CI).
+    A robot's controller board does not share its CPU with the test's load; a starved simulator falls
+    silent (measured: 200 ms without a LowState beside two training runs and a second DDS test) and the
+    node then damps, rightly. Without the permission it runs at normal priority."""
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
+
+
 def _summary(out: str) -> dict[str, float]:
     lines = [line for line in out.splitlines() if line.startswith("sim_robot done:")]
     assert lines, f"sim_robot printed no summary:\n{out}"
@@ -158,7 +169,8 @@ def test_deploy_node_keeps_the_sim_robot_standing_10s_over_dds(name, ros, ros_en
     sim = subprocess.Popen(
         _sim_robot_cmd() + ["--robot", name, "--loopback", "--domain", str(dds_domain),
                             "--seconds", str(SIM_SECONDS), "--status-every", "0"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=_robot_priority)
     out = None
     try:
         states, diags = _state_probe(ros)
