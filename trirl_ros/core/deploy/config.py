@@ -1,5 +1,6 @@
 """Deployment settings (``config/deploy/*.yaml``): safety state machine timings/thresholds, the
-velocity-command filter and the base-velocity estimator. Frozen, validated dataclasses loaded with :func:`load_deploy_config`."""
+velocity-command filter and the base-velocity estimator. Frozen, validated dataclasses loaded with
+:func:`load_deploy_config`."""
 
 from __future__ import annotations
 

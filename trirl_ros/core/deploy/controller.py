@@ -110,7 +110,8 @@ class DeployController:
                     self._last_bad_rx = rx
                     self.crc_errors += 1
             elif self._last_rx is None or rx > self._last_rx:
-                if self.estimator is not None and np.isfinite(low.imu_acc).all() and np.isfinite(low.motor_q).all():
+                finite = np.isfinite(low.imu_acc).all() and np.isfinite(low.motor_q).all()
+                if self.estimator is not None and finite:  # a NaN state damps below; not in the filter
                     dt = 0.0 if self._last_rx is None else min(rx - self._last_rx, 5 * self.period)
                     self.lin_vel_estimate = self.estimator.update(low, dt)
                 self._last_rx = rx

@@ -97,7 +97,8 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
 
 def run_realtime(controller: DeployController, backend: RobotBackend, seconds: float,
                  stop: threading.Event | None = None,
-                 cmd_vel: tuple[float, float, float] | None = None, lin_vel_source: str = "estimate") -> DeadlineTimer:
+                 cmd_vel: tuple[float, float, float] | None = None,
+                 lin_vel_source: str = "estimate") -> DeadlineTimer:
     """Drive ``controller`` against ``backend`` at its period in wall-clock time for ``seconds``
     (or until ``stop`` is set), paced by a deadline scheduler (the robot is left in the state the
     controller is in: the caller decides whether to damp). ``lin_vel_source`` "truth" reads a
@@ -108,7 +109,8 @@ def run_realtime(controller: DeployController, backend: RobotBackend, seconds: f
     end = backend.now() + seconds
     lin_vel = getattr(backend, "base_lin_vel", None) if lin_vel_source == "truth" else None
     if lin_vel_source == "truth" and lin_vel is None:
-        raise ValueError(f"lin_vel_source 'truth' needs a simulated backend, {type(backend).__name__} has no ground truth")
+        raise ValueError(f"lin_vel_source 'truth' needs a simulated backend, {type(backend).__name__} "
+                         "has no ground truth")
     while not stop.is_set() and backend.now() < end:
         now = backend.now()
         if cmd_vel is not None:
