@@ -11,8 +11,9 @@ Sim time starts with the first valid LowCmd (until then the start state is publi
 frozen; ``--no-wait`` runs physics at once, zero torque). Prints one line at start, a status line
 every ``--status-every`` seconds and a final summary from the ground truth since the start
 ``sim_robot done: t <s> steps <n> cmds <n> bad_crc <n> overruns <n> fell <0|1> distance <m>
-min_z <m> max_tilt <deg>`` (``fell``: base below the spec's fall_min_height or tilted beyond
-fall_max_tilt_deg at any physics step).
+min_z <m> max_tilt <deg> max_late_ms <ms>`` (``fell``: base below the spec's fall_min_height or tilted
+beyond fall_max_tilt_deg at any physics step; ``max_late_ms``: the latest a physics step started
+behind its real-time deadline, i.e. the longest the robot was silent beyond its 2 ms period).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         sim.close()
     print(f"sim_robot done: t {ph.sim_time:.2f} steps {s.steps} cmds {s.cmds_received} bad_crc {s.cmd_crc_errors} "
           f"overruns {s.overruns} fell {int(ph.fell())} distance {ph.distance():.3f} "
-          f"min_z {ph.min_height:.3f} max_tilt {ph.max_tilt_deg:.1f}", flush=True)
+          f"min_z {ph.min_height:.3f} max_tilt {ph.max_tilt_deg:.1f} "
+          f"max_late_ms {1e3 * max(s.lateness_s, default=0.0):.0f}", flush=True)
     return 0
 
 
