@@ -42,12 +42,12 @@ def main() -> None:
     from trirl_ros.core.train.disc_view import DiscView
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
-    from trirl_ros.core.viz.rollout import _reference_dataset
+    from trirl_ros.core.viz.rollout import reference_dataset
 
     torch.manual_seed(0)
     cfg = load_task_config(args.run_dir / "config.yaml")
     robot, act = load_policy_fn(args.run_dir, cfg)
-    ds = _reference_dataset(args.run_dir, cfg, robot, args.dataset)
+    ds = reference_dataset(args.run_dir, cfg, robot, args.dataset)
     env = LocomotionEnv(robot, cfg.env, 64, seed=0, num_threads=1)
     ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
     rng = np.random.default_rng(0)

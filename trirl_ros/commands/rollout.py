@@ -95,14 +95,14 @@ def _evaluate(args) -> int:
     from trirl_ros.core.export.run_dir import CONFIG
     from trirl_ros.core.robots.spec import load_robot_spec
     from trirl_ros.core.train.task import load_task_config
-    from trirl_ros.core.viz.rollout import _reference_dataset
+    from trirl_ros.core.viz.rollout import reference_dataset
 
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     task = load_task_config(args.run_dir / CONFIG)
     robot = load_robot_spec(task.robot)
     steps = task.eval.steps if args.seconds is None else max(1, int(round(args.seconds * robot.policy_hz)))
-    ds = _reference_dataset(args.run_dir, task, robot, args.dataset)
+    ds = reference_dataset(args.run_dir, task, robot, args.dataset)
     res = evaluate_onnx(args.run_dir, task, args.episodes, steps, dataset=ds)
     print(f"robot {robot.name}  {args.episodes} episodes of {steps} steps from evenly spaced phases")
     print(f"imitation score mean {res.score:.3f}  min {res.score_min:.3f}  episodes up {res.all_up:.2f}  "

@@ -34,7 +34,7 @@ def record_policy_demos(run_dir: str | Path, episodes: int = 16, seconds: float 
     from trirl_ros.core.train.evaluation import make_eval_env, start_frames
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
-    from trirl_ros.core.viz.rollout import _reference_dataset
+    from trirl_ros.core.viz.rollout import reference_dataset
 
     if episodes < 1 or not seconds > 0:
         raise ValueError(f"need episodes >= 1 and seconds > 0, got {episodes} and {seconds}")
@@ -46,7 +46,7 @@ def record_policy_demos(run_dir: str | Path, episodes: int = 16, seconds: float 
     env = make_eval_env(train_like, steps, num_envs=episodes, seed=task.seed)
     train_like.close()
     try:
-        ref = ReferenceMotion(_reference_dataset(run_dir, task, robot, None), robot, env.model, env.default_qpos)
+        ref = ReferenceMotion(reference_dataset(run_dir, task, robot, None), robot, env.model, env.default_qpos)
         clips, t0 = start_frames(ref, episodes)
         env.reset()
         start = ref.frame_index(clips, t0)

@@ -52,7 +52,7 @@ class RolloutResult:
         return (len(self.qpos) - 1) / self.policy_hz
 
 
-def _reference_dataset(run_dir: Path, task, robot, dataset: str | Path | None):
+def reference_dataset(run_dir: Path, task, robot, dataset: str | Path | None):
     """The demonstrations at the policy rate: ``dataset`` if given, else the run's saved
     ``dataset.npz``, else the task's ``dataset.source``."""
     from trirl_ros.core.train.data import load_saved, prepare_dataset
@@ -93,7 +93,7 @@ def replay(run_dir: str | Path, dataset: str | Path | None = None, seconds: floa
         raise ValueError(f"seconds must be > 0, got {seconds}")
     steps = int(round(seconds * robot.policy_hz)) if seconds is not None else task.eval.steps
     steps = max(steps, 1)
-    ds = _reference_dataset(run_dir, task, robot, dataset)
+    ds = reference_dataset(run_dir, task, robot, dataset)
 
     train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
     env = make_eval_env(train_like, steps, num_envs=1, seed=task.seed)
