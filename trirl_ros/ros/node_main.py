@@ -27,6 +27,9 @@ def run_node(make_node: Callable[[], N], args=None, spin: Callable[[N], None] = 
         spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:  # SIGINT/SIGTERM shut the context down while the executor built its wait set:
+        if rclpy.ok():    # rclpy raises RCLError ("the given context is not valid"), not the shutdown
+            raise         # exception; anything else is a real error
     finally:
         if node is not None:
             if on_exit is not None:

@@ -349,6 +349,9 @@ def main(args=None):
         executor.spin_until_future_complete(node.done)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:  # SIGINT/SIGTERM shut the context down while the executor built its wait set:
+        if rclpy.ok():    # rclpy raises RCLError ("the given context is not valid"), not the shutdown
+            raise         # exception; anything else is a real error
     except (ConfigError, ValueError, FileNotFoundError) as exc:  # bad parameters / config: no traceback
         rclpy.logging.get_logger("trainer_node").error(str(exc))
         code = 2
