@@ -4,12 +4,11 @@ standing robot, and bad settings."""
 
 from __future__ import annotations
 
-import mujoco
 import numpy as np
 import pytest
 
 from trirl_ros.core import quat as Q
-from trirl_ros.core.deploy.backends.base import LowState
+from trirl_ros.core.deploy.backends.base import LowCmd, LowState
 from trirl_ros.core.deploy.estimator import BaseVelocityEstimator
 from trirl_ros.core.deploy.estimator_config import EstimatorConfig
 from trirl_ros.core.robots.spec import load_robot_spec
@@ -75,8 +74,6 @@ def test_a_standing_robot_estimates_zero(go2):
 
     ph = SimPhysics(go2)
     est = BaseVelocityEstimator(go2)
-    from trirl_ros.core.deploy.backends.base import LowCmd
-
     cmd = LowCmd.zeros(go2.num_motor_slots)
     cmd.q[go2.motor_indices], cmd.kp[go2.motor_indices], cmd.kd[go2.motor_indices] = go2.default_pos, go2.kp, go2.kd
     ph.set_command(cmd)
