@@ -63,16 +63,13 @@ def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, d
     at a time through the deploy runner; a run folder's checkpoint) on ``episodes`` episodes of
     ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given;
     ``task``: the folder's config.yaml."""
-    from trirl_ros.core.envs.locomotion import LocomotionEnv
     from trirl_ros.core.train.data import prepare_dataset
-    from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
+    from trirl_ros.core.train.evaluation import eval_env, imitation_score
     from trirl_ros.core.train.reference import ReferenceMotion
 
     robot, policy = load_policy_fn(model_dir, task)
     ds = prepare_dataset(task.dataset, robot).policy_rate if dataset is None else dataset
-    train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
-    env = make_eval_env(train_like, steps, num_envs=episodes, seed=task.seed)
-    train_like.close()
+    env = eval_env(robot, task.env, steps, num_envs=episodes, seed=task.seed)
     try:
         ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
         return imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps)

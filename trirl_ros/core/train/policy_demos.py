@@ -28,10 +28,9 @@ log = logging.getLogger(__name__)
 def record_policy_demos(run_dir: str | Path, episodes: int = 16, seconds: float = 20.0) -> tuple[Dataset, int]:
     """(dataset of the episodes that stayed up, number of episodes that fell) for the policy of
     ``run_dir`` (see module doc). Raises ValueError when every episode fell."""
-    from trirl_ros.core.envs.locomotion import LocomotionEnv
     from trirl_ros.core.export.model_dir import load_policy_fn
     from trirl_ros.core.robots.models import free_joint_dof_adr, free_joint_qpos_adr, joint_dof_adr, joint_qpos_adr
-    from trirl_ros.core.train.evaluation import make_eval_env, start_frames
+    from trirl_ros.core.train.evaluation import eval_env, start_frames
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
     from trirl_ros.core.viz.rollout import reference_dataset
@@ -42,9 +41,7 @@ def record_policy_demos(run_dir: str | Path, episodes: int = 16, seconds: float 
     task = load_task_config(run_dir / "config.yaml")
     robot, policy = load_policy_fn(run_dir, task)
     steps = max(1, int(round(seconds * robot.policy_hz)))
-    train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
-    env = make_eval_env(train_like, steps, num_envs=episodes, seed=task.seed)
-    train_like.close()
+    env = eval_env(robot, task.env, steps, num_envs=episodes, seed=task.seed)
     try:
         ref = ReferenceMotion(reference_dataset(run_dir, task, robot, None), robot, env.model, env.default_qpos)
         clips, t0 = start_frames(ref, episodes)

@@ -74,11 +74,10 @@ def replay(run_dir: str | Path, dataset: str | Path | None = None, seconds: floa
     FileNotFoundError / ValueError naming a missing file, an unreadable config or a dataset for
     another robot.
     """
-    from trirl_ros.core.envs.locomotion import LocomotionEnv
     from trirl_ros.core.export.model_dir import load_policy_fn
     from trirl_ros.core.export.run_dir import CONFIG, RunDirError
     from trirl_ros.core.robots.models import free_joint_qpos_adr
-    from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
+    from trirl_ros.core.train.evaluation import eval_env, imitation_score
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
 
@@ -95,9 +94,7 @@ def replay(run_dir: str | Path, dataset: str | Path | None = None, seconds: floa
     steps = max(steps, 1)
     ds = reference_dataset(run_dir, task, robot, dataset)
 
-    train_like = LocomotionEnv(robot, task.env, num_envs=1, seed=task.seed, num_threads=1)
-    env = make_eval_env(train_like, steps, num_envs=1, seed=task.seed)
-    train_like.close()
+    env = eval_env(robot, task.env, steps, num_envs=1, seed=task.seed)
     ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
     states: list[np.ndarray] = []
 
