@@ -39,7 +39,7 @@ from std_srvs.srv import Trigger
 from trirl_ros.core.deploy.config import load_deploy_config
 from trirl_ros.core.deploy.controller import DeployController
 from trirl_ros.core.deploy.safety import SafetyState
-from trirl_ros.core.deploy.sim2sim import load_policy
+from trirl_ros.core.deploy.sim2sim import LIN_VEL_SOURCES, load_policy
 from trirl_ros.core.robots.spec import load_robot_spec
 from trirl_ros.ros.node_main import run_node
 
@@ -63,6 +63,7 @@ class PolicyDeployNode(LifecycleNode):
         self._timer = self._diag_timer = None
         self._loop_lock = threading.RLock()  # control tick / diagnostics vs. lifecycle transitions
         self._tick_error_logged = False
+        self._lin_vel_truth = False  # lin_vel_source, read once at configure
         self._published_state: SafetyState | None = None
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._state_pub = self.create_publisher(String, "~/safety_state", latched)
@@ -84,9 +85,10 @@ class PolicyDeployNode(LifecycleNode):
             if p["backend"] not in BACKENDS:
                 raise ValueError(f"parameter backend={p['backend']!r} is not one of {list(BACKENDS)}")
             source = self.get_parameter("lin_vel_source").value
-            if source not in ("estimate", "truth") or (source == "truth" and p["backend"] != "mujoco"):
+            if source not in LIN_VEL_SOURCES or (source == "truth" and p["backend"] != "mujoco"):
                 raise ValueError(f"parameter lin_vel_source={source!r}: 'estimate', or 'truth' with the mujoco "
                                  "backend (the only one with a ground truth)")
+            self._lin_vel_truth = source == "truth"
             self.robot = load_robot_spec(p["robot"])
             self.cfg = load_deploy_config(p["deploy_config"] or None)
             self.spec, self.runner = load_policy(self.robot, p["policy"], p["spec"] or None)
@@ -185,8 +187,7 @@ class PolicyDeployNode(LifecycleNode):
         """One controller tick and its command (caller holds the loop lock)."""
         backend, controller = self.backend, self.controller
         try:
-            truth = self.get_parameter("lin_vel_source").value == "truth"
-            lin_vel = backend.base_lin_vel() if truth else None
+            lin_vel = backend.base_lin_vel() if self._lin_vel_truth else None
             backend.send(controller.tick(backend.latest_state(), backend.now(), lin_vel))
         except Exception as exc:  # noqa: BLE001 -- damp, report, keep the executor alive
             if controller.state != SafetyState.DAMPING:
