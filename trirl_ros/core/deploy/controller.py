@@ -110,10 +110,10 @@ class DeployController:
                     self._last_bad_rx = rx
                     self.crc_errors += 1
             elif self._last_rx is None or rx > self._last_rx:
-                finite = np.isfinite(low.imu_acc).all() and np.isfinite(low.motor_q).all()
-                if self.estimator is not None and finite:  # a NaN state damps below; not in the filter
+                est = self.estimator  # a NaN state damps below; it must not reach the filter first
+                if est is not None and np.isfinite(low.imu_acc).all() and np.isfinite(low.motor_q).all():
                     dt = 0.0 if self._last_rx is None else min(rx - self._last_rx, 5 * self.period)
-                    self.lin_vel_estimate = self.estimator.update(low, dt)
+                    self.lin_vel_estimate = est.update(low, dt)
                 self._last_rx = rx
                 fresh = True
                 self._low = low

@@ -35,9 +35,6 @@ from trirl_ros.core.deploy.estimator_config import EstimatorConfig
 from trirl_ros.core.robots import models
 from trirl_ros.core.robots.spec import RobotSpec
 
-GRAVITY = np.array([0.0, 0.0, -9.81])
-
-
 class BaseVelocityEstimator:
     """See module doc. ``model``: the robot's MjModel (default: loaded from the robot's MJCF)."""
 
@@ -56,6 +53,7 @@ class BaseVelocityEstimator:
         self._feet = np.array([models.body_id(m, b) for b in robot.feet_bodies], dtype=np.int64)
         self.data.qpos[:] = models.default_qpos(m, robot)
         self._jacp = np.zeros((3, m.nv))
+        self._gravity = np.array(m.opt.gravity, dtype=np.float64)  # (3,) world, the model's own
         self.reset()
 
     def reset(self) -> None:
@@ -88,7 +86,7 @@ class BaseVelocityEstimator:
         cfg = self.cfg
         R = Q.to_matrix(Q.normalize(np.asarray(low.imu_quat, dtype=np.float64)))
         if dt > 0:  # predict with the accelerometer (specific force, base frame)
-            self.v = self.v + (R @ low.imu_acc + GRAVITY) * dt
+            self.v = self.v + (R @ low.imu_acc + self._gravity) * dt
             self.P = self.P + np.eye(3) * (cfg.accel_noise * dt) ** 2
         pos, vel = self.foot_kinematics(low)
         heights = (pos @ R.T)[:, 2]  # along world z, relative to the base
