@@ -9,6 +9,8 @@
   lock pool code as the DDS domains 150..232) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST.
   Sets os.environ for the test and returns the env dict to pass to subprocesses.
 - ``other_ros_domain``: a second domain id from the same pool, held for the test.
+- ``one_torch_thread``: torch limited to one thread for the test (folders of small-network tests
+  make it autouse in their conftest).
 """
 
 from __future__ import annotations
@@ -97,3 +99,14 @@ def dds_domain():
         pytest.fail(str(exc))
     with claim:
         yield claim.domain
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small networks on a shared 2-core CPU: OpenMP threads only add contention."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

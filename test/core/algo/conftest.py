@@ -6,12 +6,8 @@ from trirl_ros.core.envs.pointmaze import collect_expert
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small networks on a shared 2-core CPU: OpenMP threads only add contention."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_thread(one_torch_thread):
+    """Every test here runs torch on one thread (test/conftest.py)."""
 
 
 @pytest.fixture(scope="module")
