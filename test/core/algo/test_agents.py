@@ -10,6 +10,7 @@ from trirl_ros.core.algo.agent import AGENTS, make_agent
 from trirl_ros.core.examples.pointmaze import maze_config
 from trirl_ros.core.algo.runner import OnPolicyRunner
 from trirl_ros.core.envs.pointmaze import PointMazeEnv
+from trirl_ros.core.seeding import seed_everything
 
 TINY = ["ppo.horizon=5", "ppo.epochs=2", "ppo.num_minibatches=2", "disc.epochs=2", "disc.minibatch=16",
         "trirl.buffer_size=3", "trirl.rfit_epochs=2", "trirl.rfit_minibatch=16",
@@ -105,3 +106,30 @@ def test_min_agent_absorbing_reward_is_the_batch_minimum(algo, expert):
     assert m["reward/absorbing"] == pytest.approx(float(seen["agent"].min()))
     with pytest.raises(ValueError, match=r"absorbing_reward: 'zero' is not one of \['learned', 'min_agent'\]"):
         maze_config(algo, [*TINY, "absorbing_reward=zero"])
+
+
+def run_overlap(expert, variant, overlap):
+    cfg = maze_config("trirl", [*TINY, f"trirl.variant={variant}", "trirl.rfit_expert_fraction=0.5"])
+    seed_everything(3)
+    agent = make_agent(cfg, 4, 2, num_envs=4, seed=3)
+    agent.learner.overlap = overlap
+    hist = OnPolicyRunner(PointMazeEnv(4, seed=3), agent, expert, -1.0, 1.0).run(6)  # buffer of 3: 3 evictions
+    return agent, hist
+
+
+@pytest.mark.parametrize("variant", ["max_eta", "retrospective_eta"])
+def test_trirl_overlap_is_bit_for_bit_the_sequential_update(expert, variant):
+    """TRIRL's worker thread (buffered networks beside D's training, R_fit beside the policy step)
+    changes nothing: with and without it the runs are equal bit for bit, through buffer evictions."""
+    seq, hist_seq = run_overlap(expert, variant, overlap=False)
+    par, hist_par = run_overlap(expert, variant, overlap=True)
+    assert par.learner._worker is not None and seq.learner._worker is None  # the thread did run
+    assert len(par.learner.buffer) == 3 and par.learner.buffer.discs.count == 6
+    drop = {"time/"}  # wall-clock columns differ by nature
+    for a, b in zip(hist_seq, hist_par):
+        assert {k: v for k, v in a.items() if k[:5] not in drop} == {k: v for k, v in b.items() if k[:5] not in drop}
+    for (name, x), (_, y) in zip(seq.state_dict()["learner"]["rfit"].items(), par.state_dict()["learner"]["rfit"].items()):
+        assert torch.equal(x, y), name
+    for x, y in zip(seq.policy.parameters(), par.policy.parameters()):
+        assert torch.equal(x, y)
+    assert "reward/rfit_r2" in hist_par[-1]  # R_fit's metrics still reach the iteration's row

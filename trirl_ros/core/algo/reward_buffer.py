@@ -21,7 +21,7 @@ oldest entry stands in for all evicted discriminators, so the fold matches the f
 R_fit is a :class:`TransitionNet` regressing ``corrected / beta`` (logit units); its output
 layer starts at zero so R_fit^(0) = r^(0) = 0 (Alg. 1 line 1).
 
-All k discriminators are evaluated in one vmapped call (:class:`StackedModules`).
+All k discriminators are evaluated by :class:`StackedModules` (stacked weights, one forward each).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class RewardBuffer:
 
     @torch.no_grad()
     def logits(self, batch: Transitions) -> torch.Tensor:
-        """All buffered discriminators on ``batch`` in ONE call: (n, B), oldest first."""
+        """All buffered discriminators on ``batch``: (n, B), oldest first."""
         if len(self) == 0:
             return torch.zeros(0, len(batch), device=batch.device)
         return self.discs.evaluate(batch.obs, batch.next_obs, batch.action, batch.obs_absorbing,
@@ -113,6 +113,19 @@ class RewardBuffer:
         return self.beta * self._rfit_eval.on(batch)
 
     @torch.no_grad()
+    def evaluate(self, batch: Transitions) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the fold needs from the stored networks: (buffered logits (n, B), beta * R_fit (B,)).
+        Reads only stored copies, so it may run in another thread while the live D and R_fit train."""
+        return self.logits(batch), self.base(batch)
+
+    def fold(self, logits: torch.Tensor, base: torch.Tensor, latest: torch.Tensor | None = None,
+             etas: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(corrected (B,), intermediate (B,) or None) from :meth:`evaluate`'s values; latest: the
+        newest discriminator's logits (B,); etas as in :meth:`rewards`."""
+        e = self.etas().to(base.device) if etas is None else etas
+        return correct_rewards(base, logits, e, self.epsilon, self.beta, latest)
+
+    @torch.no_grad()
     def rewards(self, batch: Transitions, latest: TransitionNet | None = None,
                 etas: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(corrected (B,), intermediate (B,) or None) in beta units.
@@ -120,10 +133,8 @@ class RewardBuffer:
         latest: the newest discriminator D_i (not yet in the buffer); etas: per-state (n, B)
         multipliers for the retrospective variant, else the stored scalars are used.
         """
-        logits = self.logits(batch)
-        e = self.etas().to(batch.device) if etas is None else etas
-        lat = None if latest is None else latest.on(batch)
-        return correct_rewards(self.base(batch), logits, e, self.epsilon, self.beta, lat)
+        logits, base = self.evaluate(batch)
+        return self.fold(logits, base, None if latest is None else latest.on(batch), etas)
 
     def state_dict(self) -> dict:
         return {

@@ -1,10 +1,16 @@
-"""A fixed-capacity circular store of same-architecture modules, evaluated in ONE batched call.
+"""A fixed-capacity circular store of same-architecture modules and their evaluation on one batch.
 
 Parameters and buffers of up to ``capacity`` copies are kept as stacked tensors (leading dim =
-capacity); :meth:`StackedModules.evaluate` runs all stored copies with ``torch.func.vmap`` over
-``functional_call`` (batched matmuls on the stacked weights), not a Python loop of forward passes.
-This is how TRIRL evaluates its buffer of k discriminators (paper App. C.2, "reward
-interpolations: running inference on all discriminators in the buffer at once").
+capacity). :meth:`StackedModules.evaluate` runs every stored copy on the same inputs, oldest first:
+this is how TRIRL evaluates its buffer of k discriminators (paper App. C.2 evaluates them "all at
+once" with vmap on a GPU).
+
+On CPU the copies run one after the other through ``functional_call`` on views of the stacked
+tensors: each is then the module's own forward (``addmm``), bit-for-bit what the live module gave,
+and twice as fast as ``torch.func.vmap`` (batched ``bmm``) on this machine's torch 2.13 / MKL:
+k = 100 discriminators [512, 256, 128] on 6400 samples, one thread, 5.5 s vs 10.8-12.2 s; k = 20
+[64, 64] on 1920 samples 0.025 s vs 0.030-0.042 s (bench/learner.py measures the whole update).
+On a GPU, where one kernel per layer for all copies is what counts, the copies run under vmap.
 """
 
 from __future__ import annotations
@@ -64,32 +70,42 @@ class StackedModules:
             v.copy_(self.buffers[k][slot])
         return module
 
+    @torch.no_grad()
     def evaluate(self, *args, method: str | None = None) -> torch.Tensor:
-        """Run every stored module on the same ``args`` in one vmapped call.
+        """Run every stored module on the same ``args``, oldest first.
 
-        Returns the stacked outputs (n, ...) ordered oldest -> newest (n = ``len(self)``); a
-        tuple output is returned as a tuple of stacked tensors. ``method`` names a module method
-        other than ``forward``.
+        Returns the stacked outputs (n, ...) (n = ``len(self)``); a tuple output is returned as a
+        tuple of stacked tensors. ``method`` names a module method other than ``forward``. Each
+        output is exactly the stored module's own forward (see the module doc).
         """
         n = len(self)
         if n == 0:
             raise RuntimeError("StackedModules.evaluate: the buffer is empty")
+        if next(iter(self.params.values())).device.type != "cpu":
+            return self._evaluate_vmapped(n, args, method)
+        outs = []
+        for slot in self.order():
+            p = {k: v[slot] for k, v in self.params.items()}
+            b = {k: v[slot] for k, v in self.buffers.items()}
+            outs.append(functional_call(self.template, (p, b), args) if method is None
+                        else _call_method(self.template, p, b, method, args))
+        if isinstance(outs[0], tuple):
+            return tuple(torch.stack(o) for o in zip(*outs))
+        return torch.stack(outs)
+
+    def _evaluate_vmapped(self, n: int, args, method: str | None):
         params = {k: v[:n] for k, v in self.params.items()}
         buffers = {k: v[:n] for k, v in self.buffers.items()}
-        template = self.template
 
         def one(p, b):
-            if method is None:
-                return functional_call(template, (p, b), args)
-            return _call_method(template, p, b, method, args)
+            return functional_call(self.template, (p, b), args) if method is None \
+                else _call_method(self.template, p, b, method, args)
 
         out = vmap(one, in_dims=(0, 0))(params, buffers)
-        if self.count > self.capacity:
-            idx = torch.tensor(self.order(), device=next(iter(self.params.values())).device)
-            if isinstance(out, tuple):
-                return tuple(o.index_select(0, idx) for o in out)
-            return out.index_select(0, idx)
-        return out
+        idx = torch.tensor(self.order(), device=next(iter(self.params.values())).device)
+        if isinstance(out, tuple):
+            return tuple(o.index_select(0, idx) for o in out)
+        return out.index_select(0, idx)
 
     def state_dict(self) -> dict:
         return {"params": {k: v.clone() for k, v in self.params.items()},

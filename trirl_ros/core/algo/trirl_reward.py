@@ -7,12 +7,21 @@ policy step (:meth:`after_policy_update`) push (D_i, eta_i, R_fit_i[, pi_i]) int
 
 Rewards returned to PPO are in logit units (beta * logit / beta): beta = 1 / ent_coef and the
 authors multiply the corrected reward back by ent_coef before PPO.
+
+Two parts of an iteration run in a worker thread, on the core the learner leaves idle (the
+training loop runs torch on one thread, TaskConfig.torch_threads): the buffered networks on the
+agent batch while D_i trains (they read only stored copies), and the R_fit regression while the
+policy steps (R_fit_i is first read when it is pushed, :meth:`after_policy_update` waits for it;
+its minibatch permutations are drawn beforehand from the same generator, in the same order).
+Results are bit-for-bit those of ``overlap=False`` (test_trirl_overlap.py); bench/learner.py
+measures the gain.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
@@ -33,7 +42,7 @@ class TRIRLReward(RewardLearner):
     (stored per entry for the retrospective-eta variant)."""
 
     def __init__(self, obs_dim: int, act_dim: int, cfg: AlgoConfig, policy_template: GaussianPolicy,
-                 device="cpu", generator: torch.Generator | None = None) -> None:
+                 device="cpu", generator: torch.Generator | None = None, overlap: bool = True) -> None:
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.beta = 1.0 / cfg.ppo.ent_coef
@@ -52,12 +61,37 @@ class TRIRLReward(RewardLearner):
         self._disc_init = copy.deepcopy(self.disc.state_dict())
         self._cache: tuple[Transitions, torch.Tensor] | None = None
         self._pending = False
+        self.overlap = overlap
+        self._worker: ThreadPoolExecutor | None = None
+        self._rfit_job: Future | None = None
+
+    def _submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` in the worker thread (with this thread's torch thread count), or now
+        when ``overlap`` is off."""
+        fut: Future = Future()
+        if not self.overlap:
+            fut.set_result(fn(*args))
+            return fut
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trirl-reward")
+        threads = torch.get_num_threads()
+
+        def job():
+            torch.set_num_threads(threads)
+            return fn(*args)
+
+        return self._worker.submit(job)
+
+    def _rfit_metrics(self) -> dict[str, float]:
+        """Wait for a running R_fit regression; its metrics (empty when none ran)."""
+        job, self._rfit_job = self._rfit_job, None
+        return {} if job is None else job.result()
 
     # ---- multipliers -------------------------------------------------------------------
     @torch.no_grad()
     def state_etas(self, batch: Transitions) -> torch.Tensor | None:
         """Retrospective multipliers (n, B): eta_j(s) of pi_{j+1} projected around pi_j, with
-        pi_n = the live policy; all buffered policies in one vmapped call and one projection."""
+        pi_n = the live policy; all buffered policies evaluated (StackedModules) and one projection."""
         if not self.retrospective or len(self.buffer) == 0:
             return None
         mean, std = self.buffer.policies.evaluate(batch.obs)  # (n, B, A) each
@@ -79,11 +113,14 @@ class TRIRLReward(RewardLearner):
             self.disc_opt = disc_optimizer(self.disc, dc)
         expert_batch = expert_batch.to(agent_batch.device)
         self.disc.update_normalizer(Transitions.cat([expert_batch, agent_batch]))
+        self._rfit_metrics()  # (a regression left running by an update without a policy step)
+        # the stored networks on the agent batch, while D_i trains
+        on_agent = self._submit(self.buffer.evaluate, agent_batch) if len(self.buffer) else None
         metrics = train_classifier(self.disc, self.disc_opt, expert_batch,
                                    self.replay.mix(agent_batch, self.generator), dc.epochs,
                                    dc.minibatch, dc.grad_penalty, generator=self.generator,
                                    smooth_penalty_coef=dc.smooth_penalty, logit_reg_coef=dc.logit_reg)
-        # corrected r^(i) and intermediate r~^(i+1) on agent + expert samples (one buffer call)
+        # corrected r^(i) and intermediate r~^(i+1) on agent + expert samples
         # R_fit's regression set: the agent batch plus rfit_expert_fraction as many expert
         # samples (the buffer is evaluated on all of it: the largest part of TRIRL's extra cost)
         # and rfit_box_fraction as many box states
@@ -94,9 +131,22 @@ class TRIRLReward(RewardLearner):
         if n_box:
             parts.append(self.rfit.state_map.box_transitions(agent_batch, n_box, self.generator))
         fit = Transitions.cat(parts)
-        corrected, intermediate = self.buffer.rewards(fit, latest=self.disc, etas=self.state_etas(fit))
+        if on_agent is None:
+            logits, base = self.buffer.evaluate(fit)
+        else:
+            agent_logits, agent_base = on_agent.result()  # first: both calls use the stored copies
+            rest_logits, rest_base = self.buffer.evaluate(Transitions.cat(parts[1:]))
+            logits = torch.cat([agent_logits, rest_logits], dim=1)
+            base = torch.cat([agent_base, rest_base])
+        with torch.no_grad():
+            latest = self.disc.on(fit)
+        corrected, intermediate = self.buffer.fold(logits, base, latest, self.state_etas(fit))
         self._cache = (agent_batch, intermediate[:n_agent] / self.beta)
-        metrics.update(self._fit_rfit(fit, corrected / self.beta))
+        # R_fit regresses onto r^(i) while the policy steps (after_policy_update waits for it)
+        self.rfit.update_normalizer(fit)
+        perms = [torch.randperm(len(fit), generator=self.generator).to(fit.device)
+                 for _ in range(tc.rfit_epochs)]
+        self._rfit_job = self._submit(self._fit_rfit, fit, corrected / self.beta, perms)
         metrics["reward/corrected_agent"] = float(corrected[:n_agent].mean() / self.beta)
         metrics["reward/corrected_expert"] = float(corrected[n_agent:n_agent + n_exp].mean() / self.beta)
         metrics["reward/intermediate_agent"] = float(intermediate[:n_agent].mean() / self.beta)
@@ -104,15 +154,13 @@ class TRIRLReward(RewardLearner):
         self._pending = True
         return metrics
 
-    def _fit_rfit(self, batch: Transitions, target: torch.Tensor) -> dict[str, float]:
-        """Warm-started regression of R_fit onto ``target`` (B,) in logit units."""
+    def _fit_rfit(self, batch: Transitions, target: torch.Tensor, perms: list[torch.Tensor]) -> dict[str, float]:
+        """Warm-started regression of R_fit onto ``target`` (B,) in logit units, one epoch per
+        permutation in ``perms`` (each (B,)); R_fit's normaliser is already updated."""
         tc = self.cfg.trirl
-        self.rfit.update_normalizer(batch)
         n = len(batch)
         mb = max(1, min(tc.rfit_minibatch, n))
-        loss = torch.zeros(())
-        for _ in range(tc.rfit_epochs):
-            perm = torch.randperm(n, generator=self.generator).to(batch.device)
+        for perm in perms:
             for s in range(0, n - mb + 1, mb):
                 idx = perm[s:s + mb]
                 loss = (self.rfit.on(batch.index(idx)) - target[idx]).square().mean()
@@ -144,18 +192,21 @@ class TRIRLReward(RewardLearner):
         """Push (D_i, eta_i, R_fit_i[, pi_i]) into the buffer."""
         if not self._pending:
             raise RuntimeError("after_policy_update called without a preceding update()")
+        metrics = self._rfit_metrics()
         self.buffer.push(self.disc, eta, self.rfit, old_policy if self.retrospective else None)
         self._pending = False
         self._cache = None
         eta = max(0.0, float(eta))
-        return {"tr/eta": eta, "tr/step": self.cfg.trirl.epsilon / (1.0 + eta)}
+        return {**metrics, "tr/eta": eta, "tr/step": self.cfg.trirl.epsilon / (1.0 + eta)}
 
     def state_dict(self) -> dict:
+        self._rfit_metrics()
         return {"disc": self.disc.state_dict(), "rfit": self.rfit.state_dict(),
                 "disc_opt": self.disc_opt.state_dict(), "rfit_opt": self.rfit_opt.state_dict(),
                 "buffer": self.buffer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        self._rfit_metrics()
         self.disc.load_state_dict(state["disc"])
         self.rfit.load_state_dict(state["rfit"])
         self.disc_opt.load_state_dict(state["disc_opt"])
