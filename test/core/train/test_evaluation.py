@@ -87,3 +87,22 @@ def test_a_fall_scores_zero_from_then_on(go2_env):
     res = imitation_score(go2_env, flail, _reference(go2_env, 0.0), STEPS, init="default")
     assert res.survival < 0.8, res  # it really fell (measured: 0.13); else the bound below is vacuous
     assert 0.0 < res.score <= res.survival + 1e-9
+
+
+def test_eval_env_runs_on_the_training_envs_threads_with_the_same_scores(robots_dir):
+    """make_eval_env steps on as many MuJoCo threads as the training env: the physics of each env,
+    and so every episode's score, is the same as on one thread."""
+    robot = load_robot_spec("go2")
+    train = LocomotionEnv(robot, load_env_config("go2"), num_envs=4, num_threads=2)
+    two = make_eval_env(train, STEPS, num_envs=4)
+    one = make_eval_env(LocomotionEnv(robot, load_env_config("go2"), num_envs=1), STEPS, num_envs=4)
+    assert (two.num_threads, one.num_threads) == (2, 1)
+    rng = np.random.default_rng(0)
+    acts = rng.normal(0.0, 0.6, size=(STEPS + 1, 4, 12)).astype(np.float32)
+    results = []
+    for env in (one, two):
+        t = iter(range(STEPS + 1))
+        results.append(imitation_score(env, lambda obs: acts[next(t)], _reference(env, 0.5), STEPS))
+    assert results[0].per_env_score == results[1].per_env_score and results[0].joint_pos_rmse == results[1].joint_pos_rmse
+    for env in (one, two, train):
+        env.close()
