@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trirl_ros.core.algo.hparams import AlgoConfig, PPOConfig
-from trirl_ros.core.algo.networks import Critic, GaussianPolicy
+from trirl_ros.core.algo.networks import Critic, GaussianPolicy, adam, build_mlp
 from trirl_ros.core.algo.ppo import PolicyBatch, PolicyOptimizer, bounds_loss
 from trirl_ros.core.config import ConfigError, from_dict
 
@@ -127,3 +127,21 @@ def test_every_step_reports_the_kl_it_took():
         metrics, _ = opt.update(PolicyBatch(obs, action, GaussianPolicy.log_prob(action, mean, std), mean, std,
                                             adv, adv))
         assert metrics["policy/kl"] > 0.0
+
+
+def test_adam_multi_tensor_step_is_bit_for_bit_the_default_cpu_step():
+    """networks.adam (foreach, faster) changes no result: same parameters after steps with weight decay."""
+    torch.manual_seed(0)
+    nets = [build_mlp(6, (32, 16), 1) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    opts = [adam(nets[0].parameters(), lr=1e-2, weight_decay=1e-3),
+            torch.optim.Adam(nets[1].parameters(), lr=1e-2, weight_decay=1e-3, foreach=False)]
+    x = torch.randn(64, 6)
+    start = nets[0][0].weight.detach().clone()
+    for _ in range(5):
+        for net, opt in zip(nets, opts):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(nets[0].parameters(), nets[1].parameters()))
+    assert not torch.equal(nets[0][0].weight, start)  # it did train

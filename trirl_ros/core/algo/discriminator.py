@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trirl_ros.core.algo.networks import build_mlp
+from trirl_ros.core.algo.networks import adam, build_mlp
 from trirl_ros.core.algo.normalizer import RunningNormalizer
 from trirl_ros.core.algo.transitions import Transitions
 
@@ -224,7 +224,7 @@ def metric_samples(expert: Transitions, agent: Transitions, generator: torch.Gen
 
 def disc_optimizer(net: nn.Module, dc) -> torch.optim.Optimizer:
     """Adam with ``dc.lr`` and ``dc.weight_decay`` (:class:`DiscriminatorConfig`)."""
-    return torch.optim.Adam(net.parameters(), lr=dc.lr, weight_decay=dc.weight_decay)
+    return adam(net.parameters(), lr=dc.lr, weight_decay=dc.weight_decay)
 
 
 class AgentReplay:

@@ -10,6 +10,13 @@ from torch import nn
 from trirl_ros.core.algo.normalizer import RunningNormalizer
 
 
+def adam(params, lr: float = 1e-3, **kwargs) -> torch.optim.Adam:
+    """torch Adam with the multi-tensor (foreach) step: bit-for-bit the single-tensor step torch
+    picks by default on CPU, and faster (one [512, 256, 128] network: 0.77 vs 1.01 ms per step; the
+    fused kernel, 0.60 ms, is not bit-for-bit). Every optimiser in the algorithms is built here."""
+    return torch.optim.Adam(params, lr=lr, foreach=True, **kwargs)
+
+
 def build_mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, out_gain: float = 1.0) -> nn.Sequential:
     """tanh MLP ``in_dim -> hidden... -> out_dim`` (linear output), orthogonal init.
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from trirl_ros.core.algo.hparams import PPOConfig
-from trirl_ros.core.algo.networks import Critic, GaussianPolicy
+from trirl_ros.core.algo.networks import Critic, GaussianPolicy, adam
 from trirl_ros.core.algo import trpl
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class PolicyOptimizer:
                              "any trust region; set ppo.clip > 0 or use a trust-region step (trpl, tr_loss)")
         self.policy, self.critic, self.cfg, self.step = policy, critic, cfg, step
         self.mean_bound, self.cov_bound, self.tr_coef = mean_bound, cov_bound, tr_coef
-        self.optimizer = torch.optim.Adam([
+        self.optimizer = adam([
             {"params": list(policy.parameters()), "lr": cfg.lr_policy},
             {"params": list(critic.parameters()), "lr": cfg.lr_critic},
         ], eps=1e-5)

@@ -29,7 +29,7 @@ from trirl_ros.core.algo import trpl
 from trirl_ros.core.algo.discriminator import (AgentReplay, Discriminator, TransitionNet, disc_optimizer,
                                                 train_classifier)
 from trirl_ros.core.algo.hparams import AlgoConfig
-from trirl_ros.core.algo.networks import GaussianPolicy
+from trirl_ros.core.algo.networks import GaussianPolicy, adam
 from trirl_ros.core.algo.reward_buffer import RewardBuffer, correct_rewards
 from trirl_ros.core.algo.reward_learner import RewardLearner
 from trirl_ros.core.algo.transitions import Transitions
@@ -53,7 +53,7 @@ class TRIRLReward(RewardLearner):
                                               out_gain=0.0).to(device)
         self.disc_opt = disc_optimizer(self.disc, dc)
         self.replay = AgentReplay(dc.replay_size)
-        self.rfit_opt = torch.optim.Adam(self.rfit.parameters(), lr=tc.rfit_lr)
+        self.rfit_opt = adam(self.rfit.parameters(), lr=tc.rfit_lr)
         self.retrospective = tc.variant == "retrospective_eta"
         self.buffer = RewardBuffer(self.disc, self.rfit, tc.buffer_size, tc.epsilon, self.beta,
                                    policy_template if self.retrospective else None)

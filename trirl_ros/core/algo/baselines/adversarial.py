@@ -14,6 +14,7 @@ from trirl_ros.core.algo.discriminator import (
     metric_samples, paired_minibatches, train_classifier,
 )
 from trirl_ros.core.algo.hparams import AlgoConfig
+from trirl_ros.core.algo.networks import adam
 from trirl_ros.core.algo.reward_learner import RewardLearner
 from trirl_ros.core.algo.transitions import Transitions
 
@@ -87,7 +88,7 @@ class AIRLReward(RewardLearner):
         g_kind = "s" if cfg.baseline.airl_state_only else "s_a"
         self.g = TransitionNet.from_config(g_kind, obs_dim, act_dim, dc.hidden, dc).to(device)
         self.h = TransitionNet.from_config("s", obs_dim, act_dim, dc.hidden, dc).to(device)
-        self.opt = torch.optim.Adam(list(self.g.parameters()) + list(self.h.parameters()), lr=dc.lr)
+        self.opt = adam(list(self.g.parameters()) + list(self.h.parameters()), lr=dc.lr)
 
     def f(self, b: Transitions) -> torch.Tensor:
         """Shaped reward f(s, a, s') (B,); h(s_a) is learnt like any state (absorbing flag)."""

@@ -20,6 +20,7 @@ import torch
 
 from trirl_ros.core.algo.discriminator import TransitionNet, gradient_penalty, paired_minibatches
 from trirl_ros.core.algo.hparams import AlgoConfig
+from trirl_ros.core.algo.networks import adam
 from trirl_ros.core.algo.reward_learner import RewardLearner
 from trirl_ros.core.algo.transitions import Transitions
 
@@ -34,7 +35,7 @@ class MLIRLReward(RewardLearner):
         dc = cfg.disc
         self.cfg, self.generator = cfg, generator
         self.net = TransitionNet.from_config(dc.input, obs_dim, act_dim, dc.hidden, dc).to(device)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=dc.lr)
+        self.opt = adam(self.net.parameters(), lr=dc.lr)
         self.weight = cfg.baseline.piro_init_weight
 
     def update(self, expert_batch, agent_batch):
