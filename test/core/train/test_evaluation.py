@@ -12,7 +12,7 @@ from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.envs.config import load_env_config
 from trirl_ros.core.envs.locomotion import LocomotionEnv
 from trirl_ros.core.robots.spec import load_robot_spec
-from trirl_ros.core.train.evaluation import imitation_score, make_eval_env
+from trirl_ros.core.train.evaluation import imitation_score, make_eval_env, reference_scores
 from trirl_ros.core.train.reference import ReferenceMotion
 
 STEPS = 60
@@ -106,3 +106,15 @@ def test_eval_env_runs_on_the_training_envs_threads_with_the_same_scores(robots_
     assert results[0].per_env_score == results[1].per_env_score and results[0].joint_pos_rmse == results[1].joint_pos_rmse
     for env in (one, two, train):
         env.close()
+
+
+def test_reference_scores_of_standing_and_of_the_clip_mean_velocity(go2_env):
+    """A reference moving at a constant 1 m/s: standing scores exp(-1), its own mean velocity 1;
+    a reference whose speed alternates 0.5 / 1.5 m/s: the mean velocity misses by 0.5 every frame."""
+    standing, steady = reference_scores(_reference(go2_env, 1.0))
+    assert standing == pytest.approx(math.exp(-1.0), abs=1e-6) and steady == pytest.approx(1.0, abs=1e-9)
+    ref = _reference(go2_env, 1.0, frames=24)
+    ref.velocity[:, 0] = np.where(np.arange(24) % 2 == 0, 0.5, 1.5)
+    standing, steady = reference_scores(ref)
+    assert steady == pytest.approx(math.exp(-0.25), abs=1e-9)
+    assert standing == pytest.approx(0.5 * (math.exp(-0.25) + math.exp(-2.25)), abs=1e-6)

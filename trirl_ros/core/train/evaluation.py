@@ -79,6 +79,20 @@ def start_frames(ref: ReferenceMotion, num_envs: int) -> tuple[np.ndarray, np.nd
     return clips, t0
 
 
+def reference_scores(ref: ReferenceMotion) -> tuple[float, float]:
+    """What two plain motions score against ``ref`` (the imitation score's formula, each frame once):
+    (standing still, moving at each clip's mean velocity exactly). The second is what a robot that
+    holds the clip's speed but none of its within-stride velocity changes would score: measured on
+    the Go2 trot mocap 0.891 (standing 0.139, mean speed 1.42 m/s), the pace 0.980, the G1 walk 0.944."""
+    v = ref.velocity
+    standing = float(np.exp(-np.sum(v * v, axis=1)).mean())
+    steady = []
+    for start, length in zip(ref.starts, ref.lengths):
+        d = v[start:start + length] - v[start:start + length].mean(axis=0)
+        steady.append(np.exp(-np.sum(d * d, axis=1)))
+    return standing, float(np.concatenate(steady).mean())
+
+
 def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarray], ref: ReferenceMotion,
                     steps: int = 1000, init: str = "reference") -> EvalResult:
     """Roll out ``policy`` (obs (E, D) -> action (E, J), deterministic) for ``steps`` steps in all
