@@ -13,13 +13,12 @@ for 30 epochs, GAIL for 5), ``ratio k=<k> <value>`` at equal batch and equal dis
 MuJoCo's threads own the other core during rollouts). TRIRL's learner uses the second core with a
 worker thread (trirl_ros/core/algo/trirl_reward.py); GAIL has nothing to put there.
 
-    python bench/learner.py [--envs 256] [--iters 3] [--threads 1] [--ks 100,20] [--no-rss]
+    python bench/learner.py [--envs 256] [--iters 3] [--threads 1] [--ks 100,20] [--no-rss | --rss-only]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import subprocess
 import sys
@@ -88,14 +87,23 @@ def peak_rss_mb(name: str, envs: int, overrides: list[str], threads: int) -> flo
 
 
 def rss_child(name: str, envs: int, overrides: list[str]) -> None:
-    """The ``--rss`` process: two updates, then its own peak RSS (Linux ru_maxrss is in KB)."""
+    """The ``--rss`` process: two updates, then its own peak RSS: VmHWM of /proc/self/status (the
+    high-water mark of this process's memory; ru_maxrss would carry the parent's over exec)."""
     g = torch.Generator().manual_seed(1)
     expert = Transitions(torch.randn(20000, OBS, generator=g), torch.randn(20000, OBS, generator=g))
     agent, gen = build(name, envs, overrides)
     for _ in range(2):
         fill(agent, gen)
         agent.update(expert)
-    print(f"peak_rss_mb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+    with open("/proc/self/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(f"peak_rss_mb {kb / 1024:.1f}")
+
+
+def print_rss(args, k: int, epochs: int) -> None:
+    trirl_mb = peak_rss_mb("trirl", args.envs, [*args.overrides, f"trirl.buffer_size={k}"], args.threads)
+    gail_mb = peak_rss_mb("gail", args.envs, [*args.overrides, f"disc.epochs={epochs}"], args.threads)
+    print(f"peak RSS trirl k={k} {trirl_mb:.0f} MB, gail {gail_mb:.0f} MB, rss_ratio {trirl_mb / gail_mb:.2f}")
 
 
 def main() -> None:
@@ -105,6 +113,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (training uses 1)")
     p.add_argument("--ks", default="100,20", help="TRIRL buffer sizes to time (the first one is `ratio`)")
     p.add_argument("--no-rss", action="store_true", help="skip the peak-memory comparison")
+    p.add_argument("--rss-only", action="store_true", help="only the peak-memory comparison")
     p.add_argument("--rss", help=argparse.SUPPRESS)  # internal: the child process of peak_rss_mb
     p.add_argument("--set", dest="overrides", action="append", default=[], help="override for both")
     args = p.parse_args()
@@ -115,6 +124,9 @@ def main() -> None:
     cfg = load_algo_config("trirl")
     epochs = cfg.disc.epochs
     ks = [int(k) for k in args.ks.split(",")]
+    if args.rss_only:
+        print_rss(args, ks[0], epochs)
+        return
     # (a) each algorithm with its own YAML (GAIL: 5 discriminator epochs, TRIRL: 30, as in C.5);
     # (b) equal batch AND equal discriminator epochs: what TRIRL itself adds (buffer of k
     #     discriminators, R_fit regression, TRPL projection)
@@ -133,9 +145,7 @@ def main() -> None:
     for k in ks:
         print(f"ratio k={k} {res[('trirl', f'k={k}')] / gail:.3f}")
     if not args.no_rss:
-        trirl_mb = peak_rss_mb("trirl", args.envs, [*args.overrides, f"trirl.buffer_size={ks[0]}"], args.threads)
-        gail_mb = peak_rss_mb("gail", args.envs, [*args.overrides, f"disc.epochs={epochs}"], args.threads)
-        print(f"peak RSS trirl k={ks[0]} {trirl_mb:.0f} MB, gail {gail_mb:.0f} MB, rss_ratio {trirl_mb / gail_mb:.2f}")
+        print_rss(args, ks[0], epochs)
     print(f"ratio {res[('trirl', f'k={ks[0]}')] / gail:.3f}")
 
 

@@ -34,7 +34,7 @@ PHASES = [
     ("policy actions", "algo/agent.py", "act"),
     ("rollout storage", "algo/agent.py", "process_step"),
     ("discriminator training", "algo/discriminator.py", "train_classifier"),
-    ("buffered networks, main thread", "algo/reward_buffer.py", "evaluate"),
+    ("buffered discriminators, main thread", "algo/reward_buffer.py", "logits"),
     ("R_fit regression, main thread", "algo/trirl_reward.py", "_fit_rfit"),
     ("policy step (PPO / TRPL)", "algo/ppo.py", "update"),
 ]
