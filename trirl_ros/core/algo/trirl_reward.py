@@ -13,7 +13,7 @@ training loop runs torch on one thread, TaskConfig.torch_threads): the buffered 
 agent batch while D_i trains (they read only stored copies), and the R_fit regression while the
 policy steps (R_fit_i is first read when it is pushed, :meth:`after_policy_update` waits for it;
 its minibatch permutations are drawn beforehand from the same generator, in the same order).
-Results are bit-for-bit those of ``overlap=False`` (test_trirl_overlap.py); bench/learner.py
+Results are bit-for-bit those of ``overlap=False`` (test_agents.py); bench/learner.py
 measures the gain.
 """
 
