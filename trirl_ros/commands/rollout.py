@@ -93,8 +93,9 @@ def _record(args) -> int:
 def _evaluate(args) -> int:
     from trirl_ros.core.export.model_dir import evaluate_onnx
     from trirl_ros.core.export.run_dir import CONFIG
+    from trirl_ros.core.robots.models import default_qpos, load_model
     from trirl_ros.core.robots.spec import load_robot_spec
-    from trirl_ros.core.train.evaluation import eval_env, reference_scores
+    from trirl_ros.core.train.evaluation import reference_scores
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
     from trirl_ros.core.viz.rollout import reference_dataset
@@ -109,8 +110,8 @@ def _evaluate(args) -> int:
     print(f"robot {robot.name}  {args.episodes} episodes of {steps} steps from evenly spaced phases")
     print(f"imitation score mean {res.score:.3f}  min {res.score_min:.3f}  episodes up {res.all_up:.2f}  "
           f"joint_pos_rmse {res.joint_pos_rmse:.3f} rad")
-    with eval_env(robot, task.env, steps, num_envs=1) as env:
-        standing, steady = reference_scores(ReferenceMotion(ds, robot, env.model, env.default_qpos))
+    model = load_model(robot)
+    standing, steady = reference_scores(ReferenceMotion(ds, robot, model, default_qpos(model, robot)))
     print(f"for scale, against the same reference: standing still {standing:.3f}, the clips' mean velocity "
           f"held exactly {steady:.3f}")
     return 0

@@ -15,6 +15,17 @@ from rclpy.node import Node
 
 N = TypeVar("N", bound=Node)
 
+#: what a spin can end with when the node is stopped (catch these, then ask :func:`ended_by_shutdown`)
+SPIN_ENDINGS = (KeyboardInterrupt, ExternalShutdownException, RuntimeError)
+
+
+def ended_by_shutdown(exc: BaseException) -> bool:
+    """True when ``exc`` (one of :data:`SPIN_ENDINGS`) only says the node was stopped: Ctrl-C, an
+    external shutdown, or the RCLError ("the given context is not valid") rclpy raises when SIGINT /
+    SIGTERM shut the context down while the executor built its wait set. Any other RuntimeError, with
+    the context still valid, is a real error."""
+    return not isinstance(exc, RuntimeError) or not rclpy.ok()
+
 
 def run_node(make_node: Callable[[], N], args=None, spin: Callable[[N], None] = rclpy.spin,
              on_exit: Callable[[N], None] | None = None) -> int:
@@ -25,11 +36,9 @@ def run_node(make_node: Callable[[], N], args=None, spin: Callable[[N], None] = 
     try:
         node = make_node()
         spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:  # SIGINT/SIGTERM shut the context down while the executor built its wait set:
-        if rclpy.ok():    # rclpy raises RCLError ("the given context is not valid"), not the shutdown
-            raise         # exception; anything else is a real error
+    except SPIN_ENDINGS as exc:
+        if not ended_by_shutdown(exc):
+            raise
     finally:
         if node is not None:
             if on_exit is not None:

@@ -40,7 +40,7 @@ from pathlib import Path
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -49,6 +49,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from trirl_ros.core.config import ConfigError, config_path, package_root
+from trirl_ros.ros.node_main import SPIN_ENDINGS, ended_by_shutdown
 
 STATES = ("preparing", "training", "stopping", "stopped", "finished", "failed")
 _TR_KEYS = {"eta": "tr/eta", "eta_mean_max": "tr/eta_mean_max", "eta_cov_max": "tr/eta_cov_max",
@@ -347,11 +348,9 @@ def main(args=None):
         node = TrainerNode()
         executor.add_node(node)
         executor.spin_until_future_complete(node.done)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:  # SIGINT/SIGTERM shut the context down while the executor built its wait set:
-        if rclpy.ok():    # rclpy raises RCLError ("the given context is not valid"), not the shutdown
-            raise         # exception; anything else is a real error
+    except SPIN_ENDINGS as exc:
+        if not ended_by_shutdown(exc):
+            raise
     except (ConfigError, ValueError, FileNotFoundError) as exc:  # bad parameters / config: no traceback
         rclpy.logging.get_logger("trainer_node").error(str(exc))
         code = 2

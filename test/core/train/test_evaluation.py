@@ -12,7 +12,7 @@ from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.envs.config import load_env_config
 from trirl_ros.core.envs.locomotion import LocomotionEnv
 from trirl_ros.core.robots.spec import load_robot_spec
-from trirl_ros.core.train.evaluation import imitation_score, make_eval_env, reference_scores
+from trirl_ros.core.train.evaluation import eval_env, imitation_score, make_eval_env, reference_scores
 from trirl_ros.core.train.reference import ReferenceMotion
 
 STEPS = 60
@@ -95,7 +95,7 @@ def test_eval_env_runs_on_the_training_envs_threads_with_the_same_scores(robots_
     robot = load_robot_spec("go2")
     train = LocomotionEnv(robot, load_env_config("go2"), num_envs=4, num_threads=2)
     two = make_eval_env(train, STEPS, num_envs=4)
-    one = make_eval_env(LocomotionEnv(robot, load_env_config("go2"), num_envs=1), STEPS, num_envs=4)
+    one = eval_env(robot, load_env_config("go2"), STEPS, num_envs=4)  # one thread
     assert (two.num_threads, one.num_threads) == (2, 1)
     rng = np.random.default_rng(0)
     acts = rng.normal(0.0, 0.6, size=(STEPS + 1, 4, 12)).astype(np.float32)

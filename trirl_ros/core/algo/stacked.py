@@ -63,10 +63,12 @@ class StackedModules:
         self.count += 1
         return slot
 
-    @torch.no_grad()
     def load_into(self, module: nn.Module, age: int = 0) -> nn.Module:
         """Copy the stored module ``age`` positions from the oldest (0 = oldest) into ``module``."""
-        slot = self.order()[age]
+        return self._load_slot(module, self.order()[age])
+
+    @torch.no_grad()
+    def _load_slot(self, module: nn.Module, slot: int) -> nn.Module:
         for k, v in module.named_parameters():
             v.copy_(self.params[k][slot])
         for k, v in module.named_buffers():
@@ -88,8 +90,8 @@ class StackedModules:
             return self._evaluate_vmapped(n, args, method)
         fn = self.template if method is None else getattr(self.template, method)
         stacked: tuple[torch.Tensor, ...] = ()
-        for age in range(n):
-            self.load_into(self.template, age)
+        for age, slot in enumerate(self.order()):
+            self._load_slot(self.template, slot)
             out = fn(*args)
             parts = out if isinstance(out, tuple) else (out,)
             if not stacked:  # rows written in place: n small outputs kept alive between the large
