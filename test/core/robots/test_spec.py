@@ -86,3 +86,21 @@ def test_name_maps_agree_with_mjcf(name, robots_dir):
     qpos = default_qpos(model, spec)
     np.testing.assert_allclose(qpos[qadr], spec.default_pos)
     assert 0.2 < qpos[2] < 0.9  # base height from the geometry
+
+
+@pytest.mark.parametrize("name", ["g1_29dof", "g1_23dof", "go2"])
+def test_scene_is_flat_ground_unless_obstacles_are_asked_for(name, robots_dir):
+    """unitree_mujoco's Go2 scene.xml puts bars and a staircase 1.1-3.7 m ahead of the robot; the
+    envs and sim2sim train and deploy on the floor alone. A robot placed where the stairs stand
+    (x = 2.7 m, a trot clip's frame) touches nothing there."""
+    spec = load_robot_spec(name)
+    flat, full = load_model(spec), load_model(spec, obstacles=True)
+    world = [g for g in range(flat.ngeom) if flat.geom_bodyid[g] == 0]
+    assert [flat.geom_type[g] for g in world] == [mujoco.mjtGeom.mjGEOM_PLANE]
+    assert flat.ngeom == full.ngeom - (8 if name == "go2" else 0)
+    data = mujoco.MjData(flat)
+    data.qpos[:] = default_qpos(flat, spec)
+    data.qpos[0] = 2.7
+    data.qpos[2] += 0.05  # lifted off the floor
+    mujoco.mj_forward(flat, data)
+    assert data.ncon == 0

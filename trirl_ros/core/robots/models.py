@@ -60,11 +60,24 @@ def model_path(spec: RobotSpec, scene: bool = True) -> Path:
     return path
 
 
-def load_model(spec: RobotSpec, scene: bool = True) -> mujoco.MjModel:
-    """Compile the MJCF for ``spec`` (with floor when ``scene``); timestep set to spec.physics_dt."""
+def load_model(spec: RobotSpec, scene: bool = True, obstacles: bool = False) -> mujoco.MjModel:
+    """Compile the MJCF for ``spec`` (with floor when ``scene``); timestep set to spec.physics_dt.
+
+    The scene's world body keeps only its floor plane(s) unless ``obstacles``: unitree_mujoco's Go2
+    ``scene.xml`` places two 8 cm bars at x = 1.2 and 1.6 m and a staircase from x = 2.1 m (to 0.92 m
+    high, |y| < 2 m) in front of the robot for its stair demo. Training, evaluation and sim2sim run
+    on flat ground: with the obstacles every Go2 episode that trotted forward met the bars within
+    1 s, and mocap frames beyond x = 1.1 m put the robot inside them (docs/imitation.md)."""
     path = model_path(spec, scene)
     try:
-        model = mujoco.MjModel.from_xml_path(str(path))
+        mjspec = mujoco.MjSpec.from_file(str(path)) if scene and not obstacles else None
+        extra = [] if mjspec is None else [g for g in mjspec.worldbody.geoms if g.type != mujoco.mjtGeom.mjGEOM_PLANE]
+        if extra:
+            for geom in extra:
+                mjspec.delete(geom)
+            model = mjspec.compile()
+        else:
+            model = mujoco.MjModel.from_xml_path(str(path))
     except ValueError as exc:
         raise ValueError(f"{spec.name}: cannot compile {path}: {exc}") from exc
     if abs(model.opt.timestep - spec.physics_dt) > 1e-12:
