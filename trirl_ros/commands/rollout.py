@@ -95,7 +95,7 @@ def _evaluate(args) -> int:
     from trirl_ros.core.export.run_dir import CONFIG
     from trirl_ros.core.robots.models import default_qpos, load_model
     from trirl_ros.core.robots.spec import load_robot_spec
-    from trirl_ros.core.train.evaluation import reference_scores
+    from trirl_ros.core.train.evaluation import eval_commands, reference_scores
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
     from trirl_ros.core.viz.rollout import reference_dataset
@@ -107,6 +107,13 @@ def _evaluate(args) -> int:
     steps = task.eval.steps if args.seconds is None else max(1, int(round(args.seconds * robot.policy_hz)))
     ds = reference_dataset(args.run_dir, task, robot, args.dataset)
     res = evaluate_onnx(args.run_dir, task, args.episodes, steps, dataset=ds)
+    commands = eval_commands(task.env, args.episodes)
+    if commands is not None:  # a command-following policy: scored against its commands
+        print(f"robot {robot.name}  {args.episodes} episodes of {steps} steps from standing, commanded vx "
+              f"{commands[0, 0]:g} ... {commands[-1, 0]:g} m/s")
+        print(f"command score mean {res.score:.3f}  min {res.score_min:.3f}  episodes up {res.all_up:.2f}  "
+              f"velocity_rmse {res.velocity_rmse:.3f} m/s")
+        return 0
     print(f"robot {robot.name}  {args.episodes} episodes of {steps} steps from evenly spaced phases")
     print(f"imitation score mean {res.score:.3f}  min {res.score_min:.3f}  episodes up {res.all_up:.2f}  "
           f"joint_pos_rmse {res.joint_pos_rmse:.3f} rad")

@@ -34,6 +34,8 @@ def test_pd_stand_policy_keeps_the_robot_standing_10s(tmp_path, robots_dir, name
     assert result.sim_seconds == pytest.approx(10.0, abs=1e-6)
     assert not result.fell, result
     assert result.distance < 0.2
+    assert result.policy_seconds == pytest.approx(10.0 - 3.04 - 0.02, abs=1e-6)  # first to last POLICY tick
+    assert result.policy_distance <= result.distance + 0.05 and result.policy_speed < 0.05
     assert result.summary().startswith("state POLICY fell 0 distance ")
 
 

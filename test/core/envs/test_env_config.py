@@ -22,5 +22,9 @@ def test_env_config_validation():
         from_dict(EnvConfig, {"obs": obs, "joint_pos_noise": -0.1})
     with pytest.raises(ConfigError, match="fall_max_tilt_deg must be in"):
         from_dict(EnvConfig, {"obs": obs, "fall_max_tilt_deg": 270})
+    with pytest.raises(ConfigError, match=r"command_ranges: vx range \(1.0, 0.2\) must be finite with low <= high"):
+        from_dict(EnvConfig, {"obs": obs, "command_ranges": [[1.0, 0.2], [0, 0], [0, 0]]})
+    with pytest.raises(ConfigError, match="command_resample_s needs command_ranges"):
+        from_dict(EnvConfig, {"obs": obs, "command_resample_s": 5.0})
     with pytest.raises(ConfigError, match="no default env config for robot 'h1'"):
         load_env_config("h1")

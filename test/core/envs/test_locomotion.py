@@ -126,3 +126,26 @@ def test_pd_law_matches_hand_computation(go2, robots_dir):
         shaper = CommandShaper(go2, spec_from_robot(go2, cfg.obs))
         cmd = shaper.policy(action[0].astype(np.float64))
         np.testing.assert_array_equal(cmd.q[go2.motor_indices], target)  # deploy sends what training used
+
+
+def test_commands_are_drawn_per_env_at_resets_and_on_schedule_and_observed(go2, robots_dir):
+    robot = load_robot_spec("go2")
+    obs = ObsSpec(terms=(ObsTerm("velocity_command", scale=2.0), ObsTerm("joint_pos")))
+    cfg = EnvConfig(obs=obs, command_ranges=((0.2, 1.2), (-0.1, 0.1), (0.0, 0.0)), command_resample_s=0.1)
+    with LocomotionEnv(robot, cfg, num_envs=16, seed=3) as env:
+        first = env.reset()
+        drawn = env.commands
+        assert np.allclose(first[:, :3], 2.0 * drawn)  # the observation carries each env's own command
+        assert (drawn[:, 0] >= 0.2).all() and (drawn[:, 0] <= 1.2).all() and (np.abs(drawn[:, 1]) <= 0.1).all()
+        assert (drawn[:, 2] == 0).all() and len(np.unique(drawn[:, 0])) == 16
+        zero = np.zeros((16, robot.num_joints), np.float32)
+        for _ in range(int(round(0.1 * robot.policy_hz)) - 1):
+            env.step(zero)
+        assert np.array_equal(env.commands, drawn)  # held until the 0.1 s interval ends
+        obs, *_ = env.step(zero)
+        assert not np.isin(env.commands[:, 0], drawn[:, 0]).any()  # every env drew a new one
+        assert np.allclose(obs[:, :3], 2.0 * env.commands)
+        env.set_commands(np.array([[0.3, 0.0, 0.0]]), np.array([5]))
+        assert env.commands[5].tolist() == [0.3, 0.0, 0.0]
+        with pytest.raises(ValueError, match=r"commands must be finite with shape \(2, 3\)"):
+            env.set_commands(np.full((2, 3), np.nan), np.array([0, 1]))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from trirl_ros.core.algo.hparams import TrackingConfig
+from trirl_ros.core.config import config_path
 from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.envs.config import load_env_config
 from trirl_ros.core.envs.locomotion import LocomotionEnv
@@ -115,3 +116,47 @@ def test_tiny_tracking_run_feeds_the_reward_to_ppo_and_resumes_its_phases(tiny_t
     again = TrainingRun.resume(tmp_path / "run", tensorboard=False)
     assert again.tracking.clip.tolist() == clip.tolist() and again.tracking.t.tolist() == t.tolist()
     again.close()
+
+
+def test_command_target_compares_planar_velocity_and_yaw_rate_with_each_envs_command(go2):
+    robot, env = go2
+    ref = _two_clip_reference(robot, env)
+    cfg = TrackingConfig(lin_vel_weight=0.6, lin_vel_k=2.0, ang_vel_weight=0.1, ang_vel_k=2.0,
+                         joint_pos_weight=0.3, velocity_target="command")
+    tr = _tracker(cfg, robot, env, ref, 2)
+    tr.set_phase(np.arange(2), np.array([10, 10]))  # clip 1 moves at 1 m/s: ignored for velocity
+    nxt = ref.frame_index(np.array([1, 1]), np.array([1, 1]))
+    qpos, qvel = ref.qpos[nxt].copy(), ref.qvel[nxt].copy()
+    qvel[:, 0] = 0.5  # both move at 0.5 m/s along x (base frame = world frame, identity quaternion)
+    qvel[:, 2] = 0.3  # and 0.3 m/s up: not compared in command mode
+    qvel[1, 5] = 0.4  # env 1 turns at 0.4 rad/s
+    command = np.array([[0.5, 0.0, 0.0], [1.0, 0.2, 0.0]])
+    r, _ = tr.step(qpos, qvel, command)
+    assert r[0] == pytest.approx(1.0, abs=1e-12)
+    expect1 = 0.6 * math.exp(-2.0 * (0.25 + 0.04)) + 0.1 * math.exp(-2.0 * 0.16) + 0.3
+    assert r[1] == pytest.approx(expect1, abs=1e-12)
+    with pytest.raises(ValueError, match="needs the \\(N, 3\\) commands"):
+        tr.step(qpos, qvel)
+
+
+def test_command_tracking_task_needs_drawn_commands_the_policy_can_see(tiny_task):
+    path = tiny_task(total_steps=64)
+    with pytest.raises(ValueError, match="velocity_target 'command' needs env.command_ranges"):
+        load_task_config(path, ["algo.algorithm=tracking", "algo.tracking.velocity_target=command"])
+    with pytest.raises(ValueError, match="add the velocity_command term"):
+        load_task_config(path, ["env.command_ranges=[[0.2, 1.0], [0, 0], [0, 0]]"])
+
+
+def test_command_task_trains_and_evaluates_each_env_at_its_own_command(tmp_path, robots_dir, mocap_dir):
+    cfg = load_task_config(config_path("tasks", "go2_trot_command.yaml"),
+                           ["total_steps=1536", "num_envs=64", "export=false", "eval.steps=20",
+                            "eval.num_envs=3", "eval.every_iters=1"])
+    run = TrainingRun.create(cfg, tmp_path / "run", tensorboard=False)
+    drawn = run.env.commands
+    assert (drawn[:, 0] >= 0.2).all() and (drawn[:, 0] <= 1.2).all() and (drawn[:, 1:] == 0).all()
+    assert drawn[:, 0].std() > 0.2  # drawn per env, not one command for all
+    row = run.step_iteration()
+    assert 0.0 < row["reward/ppo_mean"] <= 1.0
+    assert run.eval_env.commands[:, 0].tolist() == pytest.approx([0.2, 0.7, 1.2])
+    assert 0.0 < row["eval/score"] < 1.0
+    run.close()

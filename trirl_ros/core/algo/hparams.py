@@ -241,6 +241,10 @@ class TrackingConfig:
     (m/s), ``ang_vel`` base angular velocity (rad/s), ``joint_pos`` sum over joints (rad),
     ``joint_vel`` sum over joints (rad/s), ``orientation`` projected gravity (unit vector),
     ``height`` base height (m). A weight of 0 drops the term.
+
+    velocity_target 'command' (a command-following gait with the clip as its style prior; needs the
+    env's ``command_ranges``): ``lin_vel`` compares the base-frame (vx, vy) with the env's command
+    (vx, vy) and ``ang_vel`` the yaw rate with the command's wz; the other terms still follow the clip.
     """
 
     lin_vel_weight: float = 0.5  # the issue's measured Go2 tracker: 0.5 exp(-|dv|^2) + 0.5 exp(-2 sum dq^2)
@@ -255,6 +259,7 @@ class TrackingConfig:
     orientation_k: float = 5.0
     height_weight: float = 0.0
     height_k: float = 100.0
+    velocity_target: Literal["reference", "command"] = "reference"
 
     TERMS = ("lin_vel", "ang_vel", "joint_pos", "joint_vel", "orientation", "height")
 

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class Sim2SimResult:
     """Outcome of a sim2sim run. ``distance``: metres the base travelled in the xy plane (start to
-    end); ``fell``: the base went below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg``."""
+    end); ``fell``: the base went below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg``;
+    ``policy_seconds`` / ``policy_distance``: time in POLICY and the xy metres travelled in it (its
+    first entry to the end or its exit)."""
 
     final_state: SafetyState
     fell: bool
@@ -40,6 +42,13 @@ class Sim2SimResult:
     min_height: float
     max_tilt_deg: float
     transitions: list[Transition] = field(default_factory=list)
+    policy_seconds: float = 0.0
+    policy_distance: float = 0.0
+
+    @property
+    def policy_speed(self) -> float:
+        """Mean xy speed (m/s) in POLICY: policy_distance / policy_seconds (0 if never there)."""
+        return self.policy_distance / self.policy_seconds if self.policy_seconds > 0 else 0.0
 
     def summary(self) -> str:
         """The CLI's last line: ``state <S> fell <0|1> distance <m>``."""
@@ -80,19 +89,37 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
     start = backend.base_position()
     min_h, max_tilt = math.inf, 0.0
     steps = int(round(seconds / period))
+    policy_from = policy_to = None  # (time, xy) where POLICY began and was last seen
     for _ in range(steps):
         now = backend.now()
         if cmd_vel is not None:
             controller.set_velocity_command(cmd_vel, now)
         truth = backend.base_lin_vel() if lin_vel == "truth" else None
         backend.send(controller.tick(backend.latest_state(), now, truth))
+        if controller.state == SafetyState.POLICY:
+            policy_to = (now, backend.base_position()[:2].copy())
+            policy_from = policy_from or policy_to
         backend.advance(period)
         min_h = min(min_h, float(backend.base_position()[2]))
         max_tilt = max(max_tilt, tilt_deg(backend.base_quat()))
     fell = min_h < robot.fall_min_height or max_tilt > robot.fall_max_tilt_deg
     distance = float(np.linalg.norm(backend.base_position()[:2] - start[:2]))
+    policy_s = policy_d = 0.0
+    if policy_from is not None:
+        policy_s = policy_to[0] - policy_from[0]
+        policy_d = float(np.linalg.norm(policy_to[1] - policy_from[1]))
     return Sim2SimResult(controller.state, fell, distance, backend.now(), min_h, max_tilt,
-                         list(controller.fsm.transitions))
+                         list(controller.fsm.transitions), policy_s, policy_d)
+
+
+def walking_check(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, speeds=(0.3, 0.5, 1.0),
+                  seconds: float = 20.0, lin_vel: str = "estimate") -> list[tuple[float, Sim2SimResult]]:
+    """A command-following policy from standing through the deploy stack: per forward command vx in
+    ``speeds``, lock-step sim2sim for the ramp and hold of ``cfg.safety`` plus ``seconds`` of policy
+    at (vx, 0, 0). Returns [(vx, result)]; it passes when every result ends in POLICY, not fallen."""
+    lead = cfg.safety.zero_torque_s + cfg.safety.ramp_s + cfg.safety.hold_s
+    return [(vx, run_sim2sim(robot, spec, policy, cfg, lead + seconds, cmd_vel=(vx, 0.0, 0.0), lin_vel=lin_vel))
+            for vx in speeds]
 
 
 def run_realtime(controller: DeployController, backend: RobotBackend, seconds: float,
@@ -120,4 +147,4 @@ def run_realtime(controller: DeployController, backend: RobotBackend, seconds: f
     return timer
 
 
-__all__ = ["LIN_VEL_SOURCES", "Sim2SimResult", "load_policy", "run_realtime", "run_sim2sim"]
+__all__ = ["LIN_VEL_SOURCES", "Sim2SimResult", "load_policy", "run_realtime", "run_sim2sim", "walking_check"]

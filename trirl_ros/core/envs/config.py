@@ -18,7 +18,10 @@ class EnvConfig:
     joint_vel_noise rad/s, base_yaw_noise rad. fall_min_height / fall_max_tilt_deg override the
     robot's thresholds when set; terminate_on_fall=False disables fall termination.
     action_clip: actions are clipped to ±action_clip before scaling (None = no clip).
-    command: (vx, vy, wz) fed to the velocity_command term.
+    command: (vx, vy, wz) fed to the velocity_command term (m/s, m/s, rad/s, base frame).
+    command_ranges: ((vx_lo, vx_hi), (vy_lo, vy_hi), (wz_lo, wz_hi)): when set, each env draws its
+    command uniformly from these ranges at every reset and every ``command_resample_s`` seconds
+    (None: only at resets) instead of using ``command`` (legged_gym's command sampling).
     """
 
     obs: ObsSpec
@@ -31,6 +34,8 @@ class EnvConfig:
     terminate_on_fall: bool = True
     action_clip: float | None = None
     command: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    command_ranges: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None
+    command_resample_s: float | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.episode_length_s) and self.episode_length_s > 0):
@@ -47,6 +52,15 @@ class EnvConfig:
             raise ValueError(f"action_clip must be > 0 or null, got {self.action_clip}")
         if not all(math.isfinite(c) for c in self.command):
             raise ValueError(f"command must be finite, got {self.command}")
+        if self.command_ranges is not None:
+            for name, (lo, hi) in zip(("vx", "vy", "wz"), self.command_ranges):
+                if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                    raise ValueError(f"command_ranges: {name} range ({lo}, {hi}) must be finite with low <= high")
+        if self.command_resample_s is not None:
+            if self.command_ranges is None:
+                raise ValueError("command_resample_s needs command_ranges")
+            if not (math.isfinite(self.command_resample_s) and self.command_resample_s > 0):
+                raise ValueError(f"command_resample_s must be > 0 or null, got {self.command_resample_s}")
 
 
 def load_env_config(robot_name: str) -> EnvConfig:

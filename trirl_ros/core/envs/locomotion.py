@@ -8,6 +8,10 @@ the GIL is released). The PD law runs in MuJoCo's actuator model at physics rate
 :mod:`trirl_ros.core.envs.pd`). Each rollout starts from a zero solver warm-start, so results are
 deterministic and do not depend on the thread count.
 
+Velocity commands (the ``velocity_command`` observation term): fixed (``cfg.command``), drawn per env
+from ``cfg.command_ranges`` at resets and every ``cfg.command_resample_s``, or set from outside with
+:meth:`LocomotionEnv.set_commands` (evaluations, replays).
+
 Episodes end by *termination* (a fall: base height below the threshold, base tilt above it, or
 a non-finite state) or by *truncation* (time limit); the two are reported separately (absorbing
 states need the difference). Done envs are reset automatically.
@@ -83,6 +87,8 @@ class LocomotionEnv:
         self._history = ObsHistory(num_envs, self._frame_dim, cfg.obs.history)
         self._command = np.tile(np.asarray(cfg.command, dtype=np.float64), (num_envs, 1))
         self._rng = np.random.default_rng(seed)
+        self._resample_steps = (None if cfg.command_resample_s is None
+                                else max(1, int(round(cfg.command_resample_s * robot.policy_hz))))
         self._num_threads = min(num_threads, num_envs)
         self._roll = mj_rollout.Rollout(nthread=self._num_threads)
         self._roll_datas = [mujoco.MjData(m) for _ in range(self._num_threads)]
@@ -145,6 +151,10 @@ class LocomotionEnv:
                            state=self._roll_out, skip_checks=True)
         self._state[:] = self._roll_out[:, -1]
         self._steps += 1
+        if self._resample_steps is not None:
+            due = np.nonzero(self._steps % self._resample_steps == 0)[0]
+            if len(due):
+                self._draw_commands(due)
 
         final_state = self.state()
         final_qpos, final_qvel = self._qpos.copy(), self._qvel.copy()
@@ -174,6 +184,21 @@ class LocomotionEnv:
                           base_quat=quat.copy(), base_ang_vel=ang_body @ self._imu_rot,
                           base_lin_vel=quat_rotate_inverse(quat, lin_world),
                           last_action=self._last_action.copy(), command=self._command.copy())
+
+    @property
+    def commands(self) -> np.ndarray:
+        """(N, 3) copy of each env's velocity command (vx, vy, wz)."""
+        return self._command.copy()
+
+    def set_commands(self, commands: np.ndarray, env_ids: np.ndarray | None = None) -> None:
+        """Set the velocity commands (M, 3) of envs ``env_ids`` (default all). They hold until the
+        env draws a new one (resets / resampling, only with ``cfg.command_ranges``); the next
+        observation carries them."""
+        ids = np.arange(self.num_envs) if env_ids is None else np.asarray(env_ids, dtype=np.int64).reshape(-1)
+        commands = np.asarray(commands, dtype=np.float64)
+        if commands.shape != (len(ids), 3) or not np.isfinite(commands).all():
+            raise ValueError(f"set_commands: commands must be finite with shape ({len(ids)}, 3), got {commands.shape}")
+        self._command[ids] = commands
 
     def get_qpos(self) -> np.ndarray:
         """(N, nq) copy of the physics positions."""
@@ -243,8 +268,12 @@ class LocomotionEnv:
             return ~finite
         return ~finite | (self._qpos[:, fa + 2] < self._min_h) | (Q.tilt_cos(quat) < self._min_cos_tilt)
 
+    def _draw_commands(self, ids: np.ndarray) -> None:
+        lo, hi = np.asarray(self.cfg.command_ranges, dtype=np.float64).T  # (3,) each
+        self._command[ids] = lo + (hi - lo) * self._rng.random((len(ids), 3))
+
     def _reset_envs(self, ids: np.ndarray) -> None:
-        """Default pose + uniform noise for envs ``ids``."""
+        """Default pose + uniform noise for envs ``ids`` (and new commands with ``command_ranges``)."""
         m, r, cfg, rng, fa = self.model, self.robot, self.cfg, self._rng, self._fadr
         k = len(ids)
         qpos = np.tile(self.default_qpos, (k, 1))
@@ -255,6 +284,8 @@ class LocomotionEnv:
         yaw = rng.uniform(-1, 1, k) * cfg.base_yaw_noise
         qpos[:, fa + 3:fa + 7] = np.stack([np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)], axis=1)
         self._set_states(ids, qpos, qvel)
+        if self.cfg.command_ranges is not None:
+            self._draw_commands(ids)
 
     def _set_states(self, ids: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
         m, d = self.model, self._scratch

@@ -64,7 +64,7 @@ def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, d
     ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given;
     ``task``: the folder's config.yaml."""
     from trirl_ros.core.train.data import prepare_dataset
-    from trirl_ros.core.train.evaluation import eval_env, imitation_score
+    from trirl_ros.core.train.evaluation import eval_commands, eval_env, imitation_score
     from trirl_ros.core.train.reference import ReferenceMotion
 
     robot, policy = load_policy_fn(model_dir, task)
@@ -72,23 +72,28 @@ def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, d
     env = eval_env(robot, task.env, steps, num_envs=episodes, seed=task.seed)
     try:
         ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-        return imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps)
+        return imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps,
+                               task.eval.init, eval_commands(task.env, episodes))
     finally:
         env.close()
 
 
-def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0) -> str:
+def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0, commanded: bool = False) -> str:
     """The deploy stack on the ONNX file (``config/deploy/sim2sim.yaml``: ramp 2 s, hold 1 s, then
     the policy) for ``robot`` (RobotSpec): 'state POLICY fell 0 distance 7.413' (distance in m over
-    ``seconds``). A policy that observes base_lin_vel gets the deploy estimator's, as on the robot."""
+    ``seconds``). A policy that observes base_lin_vel gets the deploy estimator's, as on the robot.
+    ``commanded``: a command-following policy: the walking check instead (20 s at 0.3, 0.5 and
+    1.0 m/s, :func:`~trirl_ros.core.deploy.sim2sim.walking_check`), one summary per command."""
     from trirl_ros.core.config import config_path
     from trirl_ros.core.deploy.config import load_deploy_config
-    from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim
+    from trirl_ros.core.deploy.sim2sim import load_policy, run_sim2sim, walking_check
 
     spec, runner = load_policy(robot, model_dir / "policy.onnx")
-    res = run_sim2sim(robot, spec, runner.run, load_deploy_config(config_path("deploy", "sim2sim.yaml")), seconds,
-                      lin_vel="estimate")
-    return res.summary()
+    cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
+    if commanded:
+        return "; ".join(f"{vx:g} m/s: {res.summary()} speed {res.policy_speed:.2f}"
+                         for vx, res in walking_check(robot, spec, runner.run, cfg))
+    return run_sim2sim(robot, spec, runner.run, cfg, seconds, lin_vel="estimate").summary()
 
 
 def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "",
@@ -121,7 +126,8 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     data = json.loads((run_dir / "dataset.json").read_text())
     episodes, steps = 8, 1000
     ev = evaluate_onnx(out_dir, task, episodes, steps)
-    deploy = sim2sim_check(out_dir, loaded.robot)
+    commanded = task.env.command_ranges is not None
+    deploy = sim2sim_check(out_dir, loaded.robot, commanded=commanded)
     lin_vel_note = ("; base_lin_vel from the deploy estimator"
                     if any(t.name == "base_lin_vel" for t in task.env.obs.terms) else "")
     picked = torch.load(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location="cpu", weights_only=True)
@@ -147,12 +153,20 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
            f"best = highest mean score)" if checkpoint == "best" else " (end of training)")
         + ".",
         f"- **Score of this ONNX file** ({episodes} deterministic episodes of {steps} steps = "
-        f"{steps / loaded.robot.policy_hz:g} s from evenly spaced phases of the clips, onnxruntime): "
-        f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}.",
-        f"- **Through the deploy stack** (`trirl sim2sim`, 10 s from standing: 2 s ramp, 1 s hold, 7 s policy, "
-        f"no velocity command{lin_vel_note}): `{deploy}` (m).",
-        "", "The imitation score is the TRIRL paper's: mean over steps of exp(-|v - v_ref|^2) of the upper "
-        "body's heading-frame velocity; a fall scores 0 from then on.", "",
+        f"{steps / loaded.robot.policy_hz:g} s " + (
+            "from standing, commanded vx evenly spaced over " + f"{task.env.command_ranges[0]} m/s"
+            if commanded else "from evenly spaced phases of the clips") + ", onnxruntime): "
+        f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}, velocity RMSE "
+        f"{ev.velocity_rmse:.3f} m/s.",
+        (f"- **Through the deploy stack** (`bench/sim2sim_walk.py`, from standing: 2 s ramp, 1 s hold, 20 s "
+         f"policy at each command{lin_vel_note}; speed = metres walked / seconds in POLICY): `{deploy}`."
+         if commanded else
+         f"- **Through the deploy stack** (`trirl sim2sim`, 10 s from standing: 2 s ramp, 1 s hold, 7 s policy, "
+         f"no velocity command{lin_vel_note}): `{deploy}` (m)."),
+        "", ("The score is the TRIRL paper's imitation score with the command as the reference velocity: "
+             "mean over steps of exp(-|v - (vx, vy, 0)|^2)" if commanded else
+             "The imitation score is the TRIRL paper's: mean over steps of exp(-|v - v_ref|^2)")
+        + " of the upper body's heading-frame velocity; a fall scores 0 from then on.", "",
     ]
     if note:
         lines += [note, ""]
@@ -162,7 +176,10 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
               f"--data-license '{data_license}'",
               "```", "", "## Use", "", "```",
               f"trirl rollout models/{out_dir.name} [--dataset CLIP] [--video out.mp4]",
-              f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10",
+              f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10"
+              + (" --cmd-vel 0.5,0,0" if commanded else ""),
+              *([f".venv/bin/python bench/sim2sim_walk.py --policy models/{out_dir.name}/policy.onnx"]
+                if commanded else []),
               "```", ""]
     card = out_dir / "MODEL_CARD.md"
     card.write_text("\n".join(lines))

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 class EvalResult:
     """score in [0, 1] (mean over the E episodes); joint_pos_rmse rad; joint_vel_rmse rad/s;
     survival: mean fraction of the S steps the envs stayed up; per_env_score (E,); all_up: the
-    fraction of episodes up for all S steps."""
+    fraction of episodes up for all S steps; velocity_rmse m/s: RMS of the scored velocity error
+    over the steps the envs were up (a command-following policy's speed error)."""
 
     score: float
     joint_pos_rmse: float
@@ -43,6 +44,7 @@ class EvalResult:
     survival: float
     per_env_score: tuple[float, ...]
     all_up: float
+    velocity_rmse: float = float("nan")
 
     @property
     def score_min(self) -> float:
@@ -51,7 +53,8 @@ class EvalResult:
     def metrics(self, prefix: str = "eval/") -> dict[str, float]:
         return {f"{prefix}score": self.score, f"{prefix}score_min": self.score_min,
                 f"{prefix}all_up": self.all_up, f"{prefix}joint_pos_rmse": self.joint_pos_rmse,
-                f"{prefix}joint_vel_rmse": self.joint_vel_rmse, f"{prefix}survival": self.survival}
+                f"{prefix}joint_vel_rmse": self.joint_vel_rmse, f"{prefix}survival": self.survival,
+                f"{prefix}velocity_rmse": self.velocity_rmse}
 
 
 def make_eval_env(train_env: LocomotionEnv, steps: int, num_envs: int, seed: int = 0) -> LocomotionEnv:
@@ -65,7 +68,8 @@ def eval_env(robot, env_cfg, steps: int, num_envs: int, seed: int = 0, num_threa
     """An env of ``robot`` with ``env_cfg`` (EnvConfig) but no reset noise, whose time limit lies past
     ``steps``, for evaluations and replays outside a training run."""
     cfg = dataclasses.replace(env_cfg, joint_pos_noise=0.0, joint_vel_noise=0.0, base_yaw_noise=0.0,
-                              episode_length_s=(steps + 1) / robot.policy_hz)
+                              episode_length_s=(steps + 1) / robot.policy_hz, command_ranges=None,
+                              command_resample_s=None)
     return LocomotionEnv(robot, cfg, num_envs=num_envs, seed=seed, num_threads=num_threads)
 
 
@@ -93,18 +97,37 @@ def reference_scores(ref: ReferenceMotion) -> tuple[float, float]:
     return standing, float(np.concatenate(steady).mean())
 
 
+def eval_commands(env_cfg, num_envs: int) -> np.ndarray | None:
+    """(E, 3) commands of a command-following evaluation (an env with ``command_ranges``): vx evenly
+    spaced over its range (low to high), vy and wz at their ranges' midpoints; None without ranges."""
+    if env_cfg.command_ranges is None:
+        return None
+    (vx_lo, vx_hi), vy, wz = env_cfg.command_ranges
+    out = np.empty((num_envs, 3))
+    out[:, 0] = np.linspace(vx_lo, vx_hi, num_envs)
+    out[:, 1], out[:, 2] = 0.5 * (vy[0] + vy[1]), 0.5 * (wz[0] + wz[1])
+    return out
+
+
 def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarray], ref: ReferenceMotion,
-                    steps: int = 1000, init: str = "reference") -> EvalResult:
+                    steps: int = 1000, init: str = "reference", commands: np.ndarray | None = None) -> EvalResult:
     """Roll out ``policy`` (obs (E, D) -> action (E, J), deterministic) for ``steps`` steps in all
     E envs of ``env`` (whose time limit must lie beyond ``steps``) and score it against ``ref``.
 
     init 'reference': env e starts at its start frame (:func:`start_frames`); 'default': default
     pose (the reference track still starts at that frame).
+    commands (E, 3): a command-following evaluation: env e is commanded (vx, vy, wz) and its
+    velocity is scored against (vx, vy, 0) in the heading frame instead of the clip's; the joint
+    errors still compare with the clip.
     """
     if env.max_episode_steps <= steps:
         raise ValueError(f"eval env time limit {env.max_episode_steps} steps must exceed {steps}")
     E = env.num_envs
     clips, t0 = start_frames(ref, E)
+    target = None
+    if commands is not None:
+        env.set_commands(commands)
+        target = np.column_stack([commands[:, 0], commands[:, 1], np.zeros(E)])
     obs = env.reset()
     if init == "reference":
         start = ref.frame_index(clips, t0)
@@ -116,6 +139,7 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
     total = np.zeros(E)
     pos_err = np.zeros(E)
     vel_err = np.zeros(E)
+    sq_speed_err = 0.0
     alive_steps = np.zeros(E)
     for t in range(1, steps + 1):
         obs, terminated, truncated, _ = env.step(np.asarray(policy(obs), dtype=np.float32))
@@ -125,8 +149,9 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
         k = ref.frame_index(clips, t0 + t)
         ids = np.nonzero(alive)[0]
         qpos, qvel = env.get_qpos()[ids], env.get_qvel()[ids]
-        dv = vel(qpos, qvel) - ref.velocity[k[ids]]
+        dv = vel(qpos, qvel) - (ref.velocity[k[ids]] if target is None else target[ids])
         total[ids] += np.exp(-np.sum(dv * dv, axis=1))
+        sq_speed_err += float(np.sum(dv * dv))
         state = env.state()
         jp = state.joint_pos[ids] - ref.joint_pos[k[ids]]
         jv = state.joint_vel[ids] - ref.joint_vel[k[ids]]
@@ -137,6 +162,7 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
     live = np.maximum(alive_steps, 1)
     res = EvalResult(float(per_env.mean()), float(np.mean(pos_err / live)), float(np.mean(vel_err / live)),
                      float(np.mean(alive_steps / steps)), tuple(float(s) for s in per_env),
-                     float(np.mean(alive_steps >= steps)))
+                     float(np.mean(alive_steps >= steps)),
+                     float(np.sqrt(sq_speed_err / max(alive_steps.sum(), 1))))
     log.debug("imitation score %.4f (per env %s), survival %.2f", res.score, res.per_env_score, res.survival)
     return res

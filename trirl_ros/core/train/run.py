@@ -44,7 +44,7 @@ from trirl_ros.core.seeding import seed_everything
 from trirl_ros.core.train import checkpoint as ckpt
 from trirl_ros.core.train.data import PreparedDataset, load_saved, prepare_dataset, save_prepared
 from trirl_ros.core.train.disc_view import DiscView, build_agent
-from trirl_ros.core.train.evaluation import EvalResult, imitation_score, make_eval_env
+from trirl_ros.core.train.evaluation import EvalResult, eval_commands, imitation_score, make_eval_env
 from trirl_ros.core.train.metrics import MetricsLogger
 from trirl_ros.core.train.reference import ReferenceMotion
 from trirl_ros.core.train.task import TaskConfig, load_task_config, resolve_device, task_to_yaml
@@ -186,7 +186,8 @@ class TrainingRun:
             def policy(obs: np.ndarray) -> np.ndarray:
                 return self.agent.act(obs, deterministic=True).cpu().numpy()
 
-            res = imitation_score(self.eval_env, policy, self.ref, self.cfg.eval.steps, self.cfg.eval.init)
+            res = imitation_score(self.eval_env, policy, self.ref, self.cfg.eval.steps, self.cfg.eval.init,
+                                  eval_commands(self.cfg.env, self.cfg.eval.num_envs))
             self.last_eval = res.metrics()
             return res
 
@@ -371,9 +372,10 @@ class TrainingRun:
         reward = np.zeros(n)
         while not agent.ready:
             action = agent.act(self.obs)
+            commands = env.commands  # the step's commands (the step may draw new ones)
             next_obs, terminated, truncated, info = env.step(action.cpu().numpy())
             if self.tracking is not None:
-                reward, parts = self.tracking.step(info["final_qpos"], info["final_qvel"])
+                reward, parts = self.tracking.step(info["final_qpos"], info["final_qvel"], commands)
                 for k, v in parts.items():
                     self._track_sums[k] = self._track_sums.get(k, 0.0) + v
                 self._track_count += 1

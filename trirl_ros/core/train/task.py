@@ -131,6 +131,12 @@ class TaskConfig:
         if self.algo_base not in ALGORITHMS and not self.algo_base.endswith((".yaml", ".yml")):
             raise ValueError(f"algo_base {self.algo_base!r} is not one of {list(ALGORITHMS)} or a YAML path")
         env_terms = [t.name for t in self.env.obs.terms]
+        if self.env.command_ranges is not None and "velocity_command" not in env_terms:
+            raise ValueError("env.command_ranges draws commands the policy cannot see: add the "
+                             "velocity_command term to env.obs")
+        if self.algo.tracking.velocity_target == "command" and self.algo.algorithm == "tracking" \
+                and self.env.command_ranges is None:
+            raise ValueError("tracking.velocity_target 'command' needs env.command_ranges (the commands to follow)")
         for t in self.disc_terms:
             if t not in TERM_DIMS:
                 raise ValueError(f"disc_terms: unknown observation term {t!r}")

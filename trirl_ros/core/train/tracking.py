@@ -67,16 +67,26 @@ class TrackingReward:
         """(N,) the reference frame each env tracks now."""
         return self.ref.frame_index(self.clip, self.t)
 
-    def step(self, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    def step(self, qpos: np.ndarray, qvel: np.ndarray,
+             command: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:
         """Advance every phase one frame; reward (N,) of the states qpos (N, nq), qvel (N, nv) the
-        step reached against the new frames, and the batch means of each term's exp(-k e)."""
+        step reached against the new frames, and the batch means of each term's exp(-k e).
+        command (N, 3): the (vx, vy, wz) each env was commanded during the step (velocity_target
+        'command' only)."""
         self.t += 1
         k = self.frames()
         now = self._targets(qpos, qvel)
+        terms = self.cfg.terms()
+        target = {term: self.target[term][k] for term in terms}
+        if self.cfg.velocity_target == "command":
+            if command is None or command.shape != (len(qpos), 3):
+                raise ValueError("tracking with velocity_target 'command' needs the (N, 3) commands of the step")
+            now["lin_vel"], target["lin_vel"] = now["lin_vel"][:, :2], command[:, :2]
+            now["ang_vel"], target["ang_vel"] = now["ang_vel"][:, 2], command[:, 2]
         reward = np.zeros(len(qpos))
         parts = {}
-        for term, (weight, coef) in self.cfg.terms().items():
-            diff = now[term] - self.target[term][k]
+        for term, (weight, coef) in terms.items():
+            diff = now[term] - target[term]
             err = diff * diff if diff.ndim == 1 else np.sum(diff * diff, axis=1)
             value = np.exp(-coef * err)
             reward += weight * value
