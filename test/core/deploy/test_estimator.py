@@ -30,6 +30,7 @@ def _low(robot, q, dq, gyro=(0.0, 0.0, 0.0), quat=(1.0, 0.0, 0.0, 0.0), acc=(0.0
 def test_foot_velocities_are_the_derivative_of_foot_positions(go2):
     """r_i(q + dq dt) rotated by -omega dt, minus r_i(q), over dt: the base-frame foot velocity."""
     est = BaseVelocityEstimator(go2)
+    est._radius[:] = 0.0  # the feet's origins (the rolling contact point: the next test)
     rng = np.random.default_rng(0)
     q = go2.default_pos + rng.uniform(-0.2, 0.2, go2.num_joints)
     dq = rng.uniform(-3.0, 3.0, go2.num_joints)
@@ -41,6 +42,40 @@ def test_foot_velocities_are_the_derivative_of_foot_positions(go2):
     turn = Q.to_matrix(Q.from_axis_angle(gyro / np.linalg.norm(gyro), np.linalg.norm(gyro) * dt))
     np.testing.assert_allclose((pos1 @ turn.T - pos0) / dt, vel, atol=1e-4)
     assert pos0.shape == (4, 3) and np.all(pos0[:, 2] < -0.2)  # four feet below the base
+
+
+def test_a_rolling_foot_is_measured_where_it_touches_the_ground(go2, robots_dir):
+    """The Go2's feet are 22 mm spheres: a calf turning at w moves the touching point by
+    w a x (0.022 down) relative to the sphere's centre (a: the calf joint's axis). The G1's soles are flat."""
+    import mujoco
+
+    est = BaseVelocityEstimator(go2)
+    np.testing.assert_allclose(est._radius, 0.022)
+    assert not BaseVelocityEstimator(load_robot_spec("g1_29dof"))._radius.any()
+    dq = np.zeros(go2.num_joints)
+    calf = go2.joint_names.index("FL_calf_joint")
+    dq[calf] = 2.0
+    _, rolling = est.foot_kinematics(_low(go2, go2.default_pos, dq))
+    axis = est.data.xaxis[mujoco.mj_name2id(est.model, mujoco.mjtObj.mjOBJ_JOINT, "FL_calf_joint")].copy()
+    est._radius[:] = 0.0
+    _, centre = est.foot_kinematics(_low(go2, go2.default_pos, dq))
+    np.testing.assert_allclose(rolling[0] - centre[0], np.cross(2.0 * axis, [0.0, 0.0, -0.022]), atol=1e-12)
+    np.testing.assert_allclose(rolling[1:], centre[1:], atol=1e-12)
+
+
+def test_a_foot_far_from_the_prediction_is_not_used_unless_all_are(go2, monkeypatch):
+    """A swing foot skimming the ground passes the contact test; innovation_gate drops it."""
+    est = BaseVelocityEstimator(go2, EstimatorConfig(innovation_gate=0.8))
+    est.v = np.array([1.5, 0.0, 0.0])
+    pos = np.array([[0.2, 0.1, -0.30], [0.2, -0.1, -0.29], [-0.2, 0.1, -0.20], [-0.2, -0.1, -0.30]])
+    # feet 0 and 3 stand (they move back under the base at 1.5 m/s); foot 1 swings forward at 2 m/s
+    vel = np.array([[-1.5, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-1.4, 0.0, 0.0]])
+    monkeypatch.setattr(est, "foot_kinematics", lambda low: (pos, vel))
+    est.update(_low(go2, go2.default_pos, np.zeros(12)), 0.0)
+    assert est.stance.tolist() == [True, False, False, True]
+    est.v = np.array([-3.0, 0.0, 0.0])  # every low foot is far from it: all are used, not none
+    est.update(_low(go2, go2.default_pos, np.zeros(12)), 0.0)
+    assert est.stance.tolist() == [True, True, False, True]
 
 
 def test_one_stance_foot_update_is_the_kalman_gain_by_hand(go2, monkeypatch):
@@ -89,3 +124,5 @@ def test_bad_settings_are_refused():
         EstimatorConfig(leg_velocity_noise=0.0)
     with pytest.raises(ValueError, match="estimator.accel_noise must be > 0"):
         EstimatorConfig(accel_noise=float("nan"))
+    with pytest.raises(ValueError, match="estimator.innovation_gate must be > 0 or null"):
+        EstimatorConfig(innovation_gate=-1.0)

@@ -52,6 +52,7 @@ class BaseVelocityEstimator:
         self._fd = models.free_joint_dof_adr(m, robot)
         self._feet = np.array([models.body_id(m, b) for b in robot.feet_bodies], dtype=np.int64)
         self.data.qpos[:] = models.default_qpos(m, robot)
+        self._radius = self._rolling_radii()  # (F,) m
         self._jacp = np.zeros((3, m.nv))
         self._gravity = np.array(m.opt.gravity, dtype=np.float64)  # (3,) world, the model's own
         self.reset()
@@ -63,10 +64,27 @@ class BaseVelocityEstimator:
         #: (F,) bool, the feet used as stance in the last update
         self.stance = np.zeros(len(self._feet), dtype=bool)
 
+    def _rolling_radii(self) -> np.ndarray:
+        """(F,) radius of each foot's sphere (a sphere geom of the foot body or of the body it is
+        welded to, centred within 1 cm of the foot's origin: the Go2's 22 mm feet), else 0 (flat
+        soles). A sphere rolls in stance: its centre moves, the point touching the ground does not."""
+        m, d = self.model, self.data
+        mujoco.mj_kinematics(m, d)
+        out = np.zeros(len(self._feet))
+        for k, b in enumerate(self._feet):
+            for g in range(m.ngeom):
+                if (m.geom_bodyid[g] in (b, m.body_parentid[b]) and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE
+                        and np.linalg.norm(d.geom_xpos[g] - d.xpos[b]) < 0.01):
+                    out[k] = m.geom_size[g][0]
+        return out
+
     def foot_kinematics(self, low: LowState) -> tuple[np.ndarray, np.ndarray]:
         """Feet positions (F, 3) and velocities (F, 3) relative to the base, in the base frame,
-        from joint q / qdot and the gyro (base fixed at the origin, upright)."""
+        from joint q / qdot and the gyro (base fixed at the origin, upright). The velocity is the
+        one of the point a rolling foot touches the ground with (its radius below its centre along
+        gravity, from the IMU quaternion)."""
         m, d = self.model, self.data
+        down = Q.to_matrix(Q.normalize(np.asarray(low.imu_quat, dtype=np.float64))).T @ np.array([0.0, 0.0, -1.0])
         d.qpos[self._fa:self._fa + 7] = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
         d.qpos[self._qadr] = low.motor_q[self._slots]
         d.qvel[:] = 0.0
@@ -77,7 +95,7 @@ class BaseVelocityEstimator:
         pos = d.xpos[self._feet].copy()
         vel = np.zeros((len(self._feet), 3))
         for k, b in enumerate(self._feet):  # the translational Jacobian at the foot body's origin
-            mujoco.mj_jac(m, d, self._jacp, None, pos[k], int(b))
+            mujoco.mj_jac(m, d, self._jacp, None, pos[k] + self._radius[k] * down, int(b))
             vel[k] = self._jacp @ d.qvel
         return pos, vel
 
@@ -92,6 +110,10 @@ class BaseVelocityEstimator:
         heights = (pos @ R.T)[:, 2]  # along world z, relative to the base
         rel_vz = (vel @ R.T)[:, 2]  # foot vertical velocity relative to the base (world z)
         self.stance = (heights <= heights.min() + cfg.contact_height) & (np.abs(rel_vz) <= cfg.stance_max_vz)
+        if cfg.innovation_gate is not None and self.stance.any():
+            implied = -(vel @ R.T)  # (F, 3) base velocity each foot implies if it stands still
+            near = self.stance & (np.linalg.norm(implied - self.v, axis=1) <= cfg.innovation_gate)
+            self.stance = near if near.any() else self.stance
         r_meas = cfg.leg_velocity_noise ** 2
         for k in np.flatnonzero(self.stance):  # sequential scalar-covariance updates, H = I
             z = -(R @ vel[k])
