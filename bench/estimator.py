@@ -1,6 +1,7 @@
 """Benchmark: the deploy base-velocity estimator against MuJoCo's true base velocity.
 
     .venv/bin/python bench/estimator.py [--policy models/go2_trot/policy.onnx] [--robot go2] [--seconds 10]
+                                        [--cmd-vel VX,VY,WZ]   (a command-following policy's command)
 
 Runs the policy through the deploy controller in lock-step sim2sim twice, side by side in one run:
 1. fed the simulator's true base velocity, with the estimator running beside it (open loop): the RMS
@@ -48,7 +49,11 @@ def main() -> None:
     ap.add_argument("--policy", default="models/go2_trot/policy.onnx")
     ap.add_argument("--robot", default="go2")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--cmd-vel", type=lambda v: tuple(float(x) for x in v.split(",")), default=None,
+                    help="velocity command vx,vy,wz for a command-following policy")
     args = ap.parse_args()
+    if args.cmd_vel is not None and len(args.cmd_vel) != 3:
+        raise SystemExit(f"--cmd-vel needs vx,vy,wz, got {args.cmd_vel}")
     robot = load_robot_spec(args.robot)
     spec, runner = load_policy(robot, args.policy)
     if not spec.uses("base_lin_vel"):
@@ -65,6 +70,8 @@ def main() -> None:
     errors, speeds = [], []
     for _ in range(int(round(args.seconds / c.period))):
         truth = backend.base_lin_vel()
+        if args.cmd_vel is not None:
+            c.set_velocity_command(args.cmd_vel, backend.now())
         backend.send(c.tick(backend.latest_state(), backend.now(), truth))
         backend.advance(c.period)
         if c.state == SafetyState.POLICY and c.lin_vel_estimate is not None:
@@ -76,7 +83,7 @@ def main() -> None:
     rms_xyz = np.sqrt((e ** 2).mean(0))
     rms = float(np.sqrt((e ** 2).sum(1).mean()))
     truth_dist = float(np.linalg.norm(backend.base_position()[:2]))
-    closed = run_sim2sim(robot, spec, runner.run, cfg, args.seconds, lin_vel="estimate")
+    closed = run_sim2sim(robot, spec, runner.run, cfg, args.seconds, cmd_vel=args.cmd_vel, lin_vel="estimate")
     print(f"{args.policy}: {len(e)} policy ticks, estimate vs truth rms x {rms_xyz[0]:.3f} y {rms_xyz[1]:.3f} "
           f"z {rms_xyz[2]:.3f} m/s; feet slip at their contacts {np.median(speeds):.2f} m/s median, "
           f"{np.percentile(speeds, 90):.2f} m/s 90th percentile")

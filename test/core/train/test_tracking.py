@@ -153,10 +153,10 @@ def test_command_task_trains_and_evaluates_each_env_at_its_own_command(tmp_path,
                             "eval.num_envs=3", "eval.every_iters=1"])
     run = TrainingRun.create(cfg, tmp_path / "run", tensorboard=False)
     drawn = run.env.commands
-    assert (drawn[:, 0] >= 0.2).all() and (drawn[:, 0] <= 1.2).all() and (drawn[:, 1:] == 0).all()
+    assert (drawn[:, 0] >= 0.0).all() and (drawn[:, 0] <= 1.2).all() and (drawn[:, 1:] == 0).all()
     assert drawn[:, 0].std() > 0.2  # drawn per env, not one command for all
     row = run.step_iteration()
     assert 0.0 < row["reward/ppo_mean"] <= 1.0
-    assert run.eval_env.commands[:, 0].tolist() == pytest.approx([0.2, 0.7, 1.2])
+    assert run.eval_env.commands[:, 0].tolist() == pytest.approx([0.0, 0.6, 1.2])
     assert 0.0 < row["eval/score"] < 1.0
     run.close()
