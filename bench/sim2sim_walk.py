@@ -6,8 +6,9 @@
 Per forward command vx: lock-step sim2sim (config/deploy/sim2sim.yaml: 2 s ramp, 1 s hold, then the
 policy for ``--seconds``; base_lin_vel from the deploy estimator unless ``--lin-vel truth``), and
 prints the final safety state, every safety transition with its reason (a trip names the check
-that fired), whether the robot fell, the metres walked in POLICY and the mean speed there against
-the command. Last line: ``sim2sim_walk <vx>: <state> fell <0|1> speed <m/s>`` per command; the check
+that fired), whether the robot fell, the metres walked in POLICY along the robot's own heading, the
+mean forward speed there against the command, and how far the heading turned (the command's yaw
+rate is 0). Last line: ``sim2sim_walk <vx>: <state> fell <0|1> speed <m/s>`` per command; the check
 passes when every command ends in POLICY with ``fell 0``.
 """
 
@@ -34,9 +35,9 @@ def main() -> None:
     cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
     lines = []
     for vx, res in walking_check(robot, spec, runner.run, cfg, args.speeds, args.seconds, args.lin_vel):
-        print(f"cmd {vx:.2f} m/s: {res.summary()}, {res.policy_distance:.2f} m in {res.policy_seconds:.1f} s "
-              f"of POLICY = {res.policy_speed:.2f} m/s, min height {res.min_height:.3f} m, "
-              f"max tilt {res.max_tilt_deg:.1f} deg")
+        print(f"cmd {vx:.2f} m/s: {res.summary()}, {res.policy_forward:.2f} m forward in {res.policy_seconds:.1f} s "
+              f"of POLICY = {res.policy_speed:.2f} m/s (straight line {res.policy_distance:.2f} m), heading turned "
+              f"{res.policy_turn_deg:.0f} deg, min height {res.min_height:.3f} m, max tilt {res.max_tilt_deg:.1f} deg")
         for t in res.transitions:
             print(f"  {t.time:6.2f} s {t.source} -> {t.target}: {t.reason}")
         lines.append(f"{vx:g}: {res.final_state} fell {int(res.fell)} speed {res.policy_speed:.2f}")

@@ -24,3 +24,22 @@ def test_shipped_go2_trot_walks_through_the_deploy_stack_without_a_trip(robots_d
     reasons = [t.reason for t in res.transitions if t.target == SafetyState.DAMPING]
     assert res.final_state == SafetyState.POLICY and not reasons, reasons
     assert not res.fell and res.distance >= 3.0, res.summary()
+
+
+COMMAND_MODEL = MODEL.parents[1] / "go2_trot_command" / "policy.onnx"
+
+
+def test_shipped_command_gait_walks_20_s_at_each_commanded_speed_without_a_trip(robots_dir):
+    """Issue #14's walking check: the command-following Go2 (models/go2_trot_command) from standing,
+    20 s of policy at 0.3, 0.5 and 1.0 m/s through the deploy stack on the estimator: no trip, no
+    fall, and it walks at the command within 0.25 m/s (measured 0.37 / 0.51 / 0.96, bench/sim2sim_walk.py)."""
+    from trirl_ros.core.deploy.sim2sim import walking_check
+
+    robot = load_robot_spec("go2")
+    spec, runner = load_policy(robot, COMMAND_MODEL)
+    cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
+    for vx, res in walking_check(robot, spec, runner.run, cfg, (0.3, 0.5, 1.0), 20.0):
+        reasons = [t.reason for t in res.transitions if t.target == SafetyState.DAMPING]
+        assert res.final_state == SafetyState.POLICY and not reasons, (vx, reasons)
+        assert not res.fell and res.policy_seconds >= 19.9, (vx, res.summary())
+        assert abs(res.policy_speed - vx) <= 0.25, (vx, res.policy_speed)

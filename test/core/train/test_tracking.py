@@ -153,7 +153,8 @@ def test_command_task_trains_and_evaluates_each_env_at_its_own_command(tmp_path,
                             "eval.num_envs=3", "eval.every_iters=1"])
     run = TrainingRun.create(cfg, tmp_path / "run", tensorboard=False)
     drawn = run.env.commands
-    assert (drawn[:, 0] >= 0.0).all() and (drawn[:, 0] <= 1.2).all() and (drawn[:, 1:] == 0).all()
+    assert (drawn[:, 0] >= 0.0).all() and (drawn[:, 0] <= 1.2).all() and (drawn[:, 1] == 0).all()
+    assert (np.abs(drawn[:, 2]) <= 0.5).all()
     assert drawn[:, 0].std() > 0.2  # drawn per env, not one command for all
     row = run.step_iteration()
     assert 0.0 < row["reward/ppo_mean"] <= 1.0

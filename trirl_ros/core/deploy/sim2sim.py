@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.deploy.backends.base import RobotBackend
 from trirl_ros.core.deploy.config import DeployConfig
 from trirl_ros.core.deploy.controller import DeployController
@@ -33,7 +34,9 @@ class Sim2SimResult:
     """Outcome of a sim2sim run. ``distance``: metres the base travelled in the xy plane (start to
     end); ``fell``: the base went below ``fall_min_height`` or tilted beyond ``fall_max_tilt_deg``;
     ``policy_seconds`` / ``policy_distance``: time in POLICY and the xy metres travelled in it (its
-    first entry to the end or its exit)."""
+    first entry to the end or its exit, straight line); ``policy_forward``: metres walked along the
+    robot's own heading in POLICY (summed tick by tick: what a forward command vx asks for);
+    ``policy_turn_deg``: how far the heading turned in POLICY (unwrapped)."""
 
     final_state: SafetyState
     fell: bool
@@ -44,11 +47,14 @@ class Sim2SimResult:
     transitions: list[Transition] = field(default_factory=list)
     policy_seconds: float = 0.0
     policy_distance: float = 0.0
+    policy_forward: float = 0.0
+    policy_turn_deg: float = 0.0
 
     @property
     def policy_speed(self) -> float:
-        """Mean xy speed (m/s) in POLICY: policy_distance / policy_seconds (0 if never there)."""
-        return self.policy_distance / self.policy_seconds if self.policy_seconds > 0 else 0.0
+        """Mean forward speed (m/s) in POLICY along the robot's heading: policy_forward / policy_seconds
+        (0 if never there)."""
+        return self.policy_forward / self.policy_seconds if self.policy_seconds > 0 else 0.0
 
     def summary(self) -> str:
         """The CLI's last line: ``state <S> fell <0|1> distance <m>``."""
@@ -90,16 +96,22 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
     min_h, max_tilt = math.inf, 0.0
     steps = int(round(seconds / period))
     policy_from = policy_to = None  # (time, xy) where POLICY began and was last seen
+    forward = turn = 0.0
     for _ in range(steps):
         now = backend.now()
         if cmd_vel is not None:
             controller.set_velocity_command(cmd_vel, now)
         truth = backend.base_lin_vel() if lin_vel == "truth" else None
         backend.send(controller.tick(backend.latest_state(), now, truth))
-        if controller.state == SafetyState.POLICY:
+        in_policy = controller.state == SafetyState.POLICY
+        if in_policy:
             policy_to = (now, backend.base_position()[:2].copy())
             policy_from = policy_from or policy_to
+            yaw0 = float(Q.yaw(backend.base_quat()))
         backend.advance(period)
+        if in_policy:  # this period's step along the heading it started with, and its turn
+            forward += float(np.dot(backend.base_position()[:2] - policy_to[1], (math.cos(yaw0), math.sin(yaw0))))
+            turn += (float(Q.yaw(backend.base_quat())) - yaw0 + math.pi) % (2 * math.pi) - math.pi
         min_h = min(min_h, float(backend.base_position()[2]))
         max_tilt = max(max_tilt, tilt_deg(backend.base_quat()))
     fell = min_h < robot.fall_min_height or max_tilt > robot.fall_max_tilt_deg
@@ -109,7 +121,7 @@ def run_sim2sim(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, s
         policy_s = policy_to[0] - policy_from[0]
         policy_d = float(np.linalg.norm(policy_to[1] - policy_from[1]))
     return Sim2SimResult(controller.state, fell, distance, backend.now(), min_h, max_tilt,
-                         list(controller.fsm.transitions), policy_s, policy_d)
+                         list(controller.fsm.transitions), policy_s, policy_d, forward, math.degrees(turn))
 
 
 def walking_check(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfig, speeds=(0.3, 0.5, 1.0),
