@@ -31,8 +31,9 @@ COMMAND_MODEL = MODEL.parents[1] / "go2_trot_command" / "policy.onnx"
 
 def test_shipped_command_gait_walks_20_s_at_each_commanded_speed_without_a_trip(robots_dir):
     """Issue #14's walking check: the command-following Go2 (models/go2_trot_command) from standing,
-    20 s of policy at 0.3, 0.5 and 1.0 m/s through the deploy stack on the estimator: no trip, no
-    fall, and it walks at the command within 0.25 m/s (measured 0.37 / 0.51 / 0.96, bench/sim2sim_walk.py)."""
+    20 s of policy at 0.3, 0.5 and 1.0 m/s through the deploy stack (lock-step sim2sim): no trip, no
+    fall, and it walks forward at the command within 0.25 m/s (measured 0.32 / 0.53 / 1.01 m/s,
+    bench/sim2sim_walk.py)."""
     from trirl_ros.core.deploy.sim2sim import walking_check
 
     robot = load_robot_spec("go2")

@@ -91,7 +91,7 @@ def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0, commanded: bool
     spec, runner = load_policy(robot, model_dir / "policy.onnx")
     cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
     if commanded:
-        return "; ".join(f"{vx:g} m/s: {res.summary()} speed {res.policy_speed:.2f}"
+        return "; ".join(f"{vx:g} m/s: {res.summary()} speed {res.policy_speed:.2f} turned {res.policy_turn_deg:.0f} deg"
                          for vx, res in walking_check(robot, spec, runner.run, cfg))
     return run_sim2sim(robot, spec, runner.run, cfg, seconds, lin_vel="estimate").summary()
 
@@ -159,7 +159,8 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         f"mean {ev.score:.3f}, min {ev.score_min:.3f}, episodes up {ev.all_up:.2f}, velocity RMSE "
         f"{ev.velocity_rmse:.3f} m/s.",
         (f"- **Through the deploy stack** (`bench/sim2sim_walk.py`, from standing: 2 s ramp, 1 s hold, 20 s "
-         f"policy at each command{lin_vel_note}; speed = metres walked / seconds in POLICY): `{deploy}`."
+         f"policy at each command{lin_vel_note}; speed = metres forward along the robot's heading / seconds in "
+         f"POLICY; turned = the heading's change, the command's yaw rate being 0): `{deploy}`."
          if commanded else
          f"- **Through the deploy stack** (`trirl sim2sim`, 10 s from standing: 2 s ramp, 1 s hold, 7 s policy, "
          f"no velocity command{lin_vel_note}): `{deploy}` (m)."),
