@@ -91,7 +91,8 @@ def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0, commanded: bool
     spec, runner = load_policy(robot, model_dir / "policy.onnx")
     cfg = load_deploy_config(config_path("deploy", "sim2sim.yaml"))
     if commanded:
-        return "; ".join(f"{vx:g} m/s: {res.summary()} speed {res.policy_speed:.2f} turned {res.policy_turn_deg:.0f} deg"
+        return "; ".join(f"{vx:g} m/s: {res.summary()} speed {res.policy_speed:.2f} "
+                         f"turned {res.policy_turn_deg:.0f} deg"
                          for vx, res in walking_check(robot, spec, runner.run, cfg))
     return run_sim2sim(robot, spec, runner.run, cfg, seconds, lin_vel="estimate").summary()
 
