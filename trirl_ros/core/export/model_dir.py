@@ -61,7 +61,9 @@ def load_policy_fn(run_dir: Path, task):
 def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, dataset=None):
     """EvalResult of ``model_dir``'s policy (a model folder's ONNX on onnxruntime, one observation
     at a time through the deploy runner; a run folder's checkpoint) on ``episodes`` episodes of
-    ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given;
+    ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given,
+    started as the task's evaluation starts (``eval.init``); a command-following task's episodes are
+    commanded and scored as in training (:func:`~trirl_ros.core.train.evaluation.eval_commands`).
     ``task``: the folder's config.yaml."""
     from trirl_ros.core.train.data import prepare_dataset
     from trirl_ros.core.train.evaluation import eval_commands, eval_env, imitation_score
