@@ -70,10 +70,9 @@ def load_model(spec: RobotSpec, scene: bool = True, obstacles: bool = False) -> 
     1 s, and mocap frames beyond x = 1.1 m put the robot inside them (docs/imitation.md)."""
     path = model_path(spec, scene)
     try:
-        mjspec = mujoco.MjSpec.from_file(str(path)) if scene and not obstacles else None
-        extra = [] if mjspec is None else [g for g in mjspec.worldbody.geoms if g.type != mujoco.mjtGeom.mjGEOM_PLANE]
-        if extra:
-            for geom in extra:
+        if scene and not obstacles:  # compiled from the spec: the same model arrays as from_xml_path
+            mjspec = mujoco.MjSpec.from_file(str(path))
+            for geom in [g for g in mjspec.worldbody.geoms if g.type != mujoco.mjtGeom.mjGEOM_PLANE]:
                 mjspec.delete(geom)
             model = mjspec.compile()
         else:

@@ -372,7 +372,8 @@ class TrainingRun:
         reward = np.zeros(n)
         while not agent.ready:
             action = agent.act(self.obs)
-            commands = env.commands  # the step's commands (the step may draw new ones)
+            # the step's commands (the step may draw new ones), for the tracking reward
+            commands = env.commands if self.tracking is not None else None
             next_obs, terminated, truncated, info = env.step(action.cpu().numpy())
             if self.tracking is not None:
                 reward, parts = self.tracking.step(info["final_qpos"], info["final_qvel"], commands)
