@@ -9,16 +9,11 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
+from trirl_ros.core import quat as Q
 from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.robots.models import (body_id, free_joint_dof_adr, free_joint_qpos_adr, joint_dof_adr,
                                           joint_qpos_adr)
 from trirl_ros.core.robots.spec import RobotSpec
-
-
-def yaw_of(quat: np.ndarray) -> np.ndarray:
-    """Yaw (rad) of (M, 4) w, x, y, z quaternions -> (M,)."""
-    w, x, y, z = np.moveaxis(np.asarray(quat, dtype=np.float64), -1, 0)
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 class BodyVelocity:
@@ -44,7 +39,7 @@ class BodyVelocity:
             mujoco.mj_comVel(m, d)
             mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_BODY, self.body, self._res, 0)
             out[i] = self._res[3:6]  # [angular, linear], world orientation, at the body origin
-        yaw = yaw_of(qpos[:, self.quat_adr:self.quat_adr + 4])
+        yaw = Q.yaw(qpos[:, self.quat_adr:self.quat_adr + 4])
         c, s = np.cos(yaw), np.sin(yaw)
         return np.stack([c * out[:, 0] + s * out[:, 1], -s * out[:, 0] + c * out[:, 1], out[:, 2]], axis=1)
 
