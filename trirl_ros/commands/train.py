@@ -64,30 +64,46 @@ def _progress(run, disable: bool):
 
 
 def run(args) -> int:
-    from trirl_ros.core.train.run import TrainingRun
-    from trirl_ros.core.train.task import load_task_config
+    from trirl_ros.core.train import distributed
+    from trirl_ros.core.train.run import CONFIG
+    from trirl_ros.core.train.task import load_task_config, resolve_device
 
     if args.resume is not None:
         if args.config is not None or args.overrides:
             raise ValueError("--resume continues a run with its own config.yaml: drop --config / --set")
-        training = TrainingRun.resume(args.resume)
+        cfg = load_task_config(args.resume / CONFIG) if (args.resume / CONFIG).is_file() else None
     else:
         if args.config is None:
             raise ValueError("give --config config/tasks/<task>.yaml (or --resume RUN_DIR)")
         cfg = load_task_config(args.config, args.overrides)
+    # under torchrun: one rank per process, rank 0 prints and writes (core/train/distributed.py)
+    ctx = distributed.from_environment(resolve_device(cfg.device)) if cfg is not None else distributed.SINGLE
+    try:
+        return _train(args, cfg, ctx)
+    finally:
+        distributed.shutdown(ctx)
+
+
+def _train(args, cfg, ctx) -> int:
+    from trirl_ros.core.train.run import TrainingRun
+
+    if args.resume is not None:
+        training = TrainingRun.resume(args.resume, dist=ctx)
+    else:
         run_dir = args.run_dir or Path("runs") / f"{cfg.name}_{time.strftime('%Y%m%d-%H%M%S')}"
-        training = TrainingRun.create(cfg, run_dir)
-    print(f"run_dir {training.run_dir}: {training.cfg.algo.algorithm} on {training.robot.name}, "
+        training = TrainingRun.create(cfg, run_dir, dist=ctx)
+    say = print if ctx.is_main else _silent  # the other ranks train quietly
+    say(f"run_dir {training.run_dir}: {training.cfg.algo.algorithm} on {training.robot.name}, "
           f"{training.cfg.num_envs} envs, budget {training.total_steps} steps "
           f"({'resumed at step ' + str(training.env_steps) if args.resume else 'new run'})", flush=True)
-    callback, close = _progress(training, args.no_progress or not sys.stderr.isatty())
+    callback, close = _progress(training, args.no_progress or not sys.stderr.isatty() or not ctx.is_main)
     training.add_progress_callback(callback)
 
     def on_signal(signum, frame):  # finish the iteration, checkpoint, exit; a second Ctrl-C aborts
         if signum == signal.SIGINT and training.stop_requested:
             raise KeyboardInterrupt
         training.request_stop()
-        print(f"\nstopping after this iteration (signal {signum}); Ctrl-C again aborts without a checkpoint",
+        say(f"\nstopping after this iteration (signal {signum}); Ctrl-C again aborts without a checkpoint",
               file=sys.stderr)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -96,7 +112,7 @@ def run(args) -> int:
     except KeyboardInterrupt:
         close()
         training.close()
-        print(f"aborted at step {training.env_steps}; the last checkpoint is in {training.run_dir}", file=sys.stderr)
+        say(f"aborted at step {training.env_steps}; the last checkpoint is in {training.run_dir}", file=sys.stderr)
         return 130
     finally:
         for s, handler in old.items():
@@ -105,11 +121,15 @@ def run(args) -> int:
     training.close()
     init, score = summary["initial_score"], summary["score"]
     state = "finished" if training.done else f"stopped (continue with: trirl train --resume {training.run_dir})"
-    print(f"{state}: {summary['steps']} steps in {summary['iterations']} iterations, {summary['wall_s']:.0f} s; "
+    say(f"{state}: {summary['steps']} steps in {summary['iterations']} iterations, {summary['wall_s']:.0f} s; "
           f"imitation score {_f(init)} -> {_f(score)}"
           + (f"; policy {summary['onnx']}" if summary.get("onnx") else ""))
-    print(f"run_dir {training.run_dir} score {_f(score)}")
+    say(f"run_dir {training.run_dir} score {_f(score)}")
     return 0
+
+
+def _silent(*args, **kwargs) -> None:
+    pass
 
 
 def _f(v) -> str:

@@ -48,6 +48,9 @@ class ImitationAgent:
         self.obs_dim, self.act_dim, self.num_envs = int(obs_dim), int(act_dim), int(num_envs)
         pc = cfg.policy
         self.generator = torch.Generator().manual_seed(int(seed))
+        # action noise; a data-parallel rank draws its own (train.distributed) while the learner's
+        # stream, ``generator``, stays the same on every rank
+        self.noise_generator = self.generator
         self.policy = GaussianPolicy(obs_dim, act_dim, pc.hidden, pc.init_std, pc.min_std,
                                      pc.normalize_obs).to(self.device)
         self.critic = Critic(obs_dim, pc.critic_hidden).to(self.device)
@@ -79,7 +82,7 @@ class ImitationAgent:
         if deterministic:
             action = mean
         else:
-            noise = torch.randn(mean.shape, generator=self.generator).to(self.device)
+            noise = torch.randn(mean.shape, generator=self.noise_generator).to(self.device)
             action = mean + std * noise
         self._last = (obs, action, GaussianPolicy.log_prob(action, mean, std), mean, std)
         return action
@@ -119,11 +122,13 @@ class ImitationAgent:
         frac = min(1.0, self.iteration / max(1, tc.eta_schedule_iters))
         return tc.eta_init + frac * (tc.eta_final - tc.eta_init)
 
-    def update(self, expert_batch: Transitions | None = None) -> dict[str, float]:
-        """One learner iteration on the stored rollout; returns metrics (losses/, disc/, reward/, tr/)."""
+    def update(self, expert_batch: Transitions | None = None,
+               rollouts: RolloutStorage | None = None) -> dict[str, float]:
+        """One learner iteration on the stored rollout, or on ``rollouts`` (T, N', ...) built from it
+        (all data-parallel ranks' rollouts); returns metrics (losses/, disc/, reward/, tr/)."""
         if not self.storage.full:
             raise RuntimeError(f"update: rollout incomplete ({self.storage.step}/{self.storage.T} steps)")
-        st, cfg = self.storage, self.cfg.ppo
+        st, cfg = (self.storage if rollouts is None else rollouts), self.cfg.ppo
         T, N = st.T, st.N
         old_policy = copy.deepcopy(self.policy)  # pi^(i), the rollout policy
         agent = st.transitions()
@@ -164,7 +169,7 @@ class ImitationAgent:
         metrics["reward/absorbing"] = float(r_abs)
         metrics["reward/env_step_mean"] = float(st.reward_env.mean())
         self.iteration += 1
-        st.reset()
+        self.storage.reset()
         self._last = None
         return metrics
 

@@ -13,6 +13,10 @@ Run directory layout (``RUN_DIR``)::
     policy.onnx, policy.yaml the exported deterministic policy and its deploy spec (at the end)
     summary.json             final numbers (at the end)
 
+Data-parallel (``torchrun``, :mod:`.distributed`): every rank builds the same TrainingRun with its
+:class:`DistContext`; rank 0 alone evaluates and writes the run folder (the other ranks log their
+rows to ``ranks/rank<r>/metrics.csv``).
+
 Driving it (CLI or a ROS node, from any one thread at a time; :meth:`request_stop` and
 :meth:`request_checkpoint` may be called from another thread)::
 
@@ -25,6 +29,7 @@ Driving it (CLI or a ROS node, from any one thread at a time; :meth:`request_sto
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -44,6 +49,8 @@ from trirl_ros.core.seeding import seed_everything
 from trirl_ros.core.train import checkpoint as ckpt
 from trirl_ros.core.train.data import PreparedDataset, load_saved, prepare_dataset, save_prepared
 from trirl_ros.core.train.disc_view import DiscView, build_agent
+from trirl_ros.core.train.distributed import (SINGLE, DistContext, agree_stop, check_identical, gather_rollouts,
+                                             rank_device, state_digest)
 from trirl_ros.core.train.evaluation import EvalResult, eval_commands, imitation_score, make_eval_env
 from trirl_ros.core.train.metrics import MetricsLogger
 from trirl_ros.core.train.reference import ReferenceMotion
@@ -58,29 +65,42 @@ BEST = Path("checkpoints") / "best.pt"  # the policy of the best evaluation so f
 FORMAT = 1
 
 
+def _rank_env_config(env_cfg, device):
+    """A warp env on 'cuda' runs on this process's CUDA device (torchrun: cuda:LOCAL_RANK)."""
+    dev = torch.device(device)
+    if env_cfg.backend == "warp" and env_cfg.backend_device == "cuda" and dev.type == "cuda" and dev.index is not None:
+        return dataclasses.replace(env_cfg, backend_device=str(dev))
+    return env_cfg
+
+
 class TrainingRun:
     """See the module doc. Counters: ``env_steps`` (all envs), ``iteration`` (learner updates)."""
 
     def __init__(self, cfg: TaskConfig, run_dir: str | Path, prepared: PreparedDataset, *,
-                 resume_state: dict | None = None, tensorboard: bool = True) -> None:
-        self.cfg, self.run_dir = cfg, Path(run_dir)
+                 resume_state: dict | None = None, tensorboard: bool = True, dist: DistContext = SINGLE) -> None:
+        self.cfg, self.run_dir, self.dist = cfg, Path(run_dir), dist
         self.robot = load_robot_spec(cfg.robot)
-        self.device = resolve_device(cfg.device)
+        self.device = rank_device(resolve_device(cfg.device), dist)
         self.prepared = prepared
-        seed_everything(cfg.seed)
+        seed_everything(cfg.seed)  # the same networks on every rank
         if cfg.torch_threads > 0:
             torch.set_num_threads(cfg.torch_threads)
-        self.env = LocomotionEnv(self.robot, cfg.env, cfg.num_envs, seed=cfg.seed, num_threads=cfg.num_threads)
+        env_seed = dist.seed(cfg.seed)  # cfg.seed on rank 0 / single process
+        self.env = LocomotionEnv(self.robot, _rank_env_config(cfg.env, self.device), cfg.num_envs, seed=env_seed,
+                                 num_threads=cfg.num_threads)
         self.ref = ReferenceMotion(prepared.policy_rate, self.robot, self.env.model, self.env.default_qpos)
         self.view = DiscView.build(cfg.env.obs, cfg.discriminator_terms(), self.robot.num_joints)
         self.expert = self._expert_transitions()
         self.agent = build_agent(cfg.algo, self.env.observation_dim, self.env.action_dim, cfg.num_envs,
                                  self.view, self.device, cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed + 1)  # reference-state initialisation draws
+        if dist.enabled:  # each rank explores with its own noise; the learner's stream stays shared
+            self.agent.noise_generator = torch.Generator().manual_seed(env_seed + 7)
+        self.rng = np.random.default_rng(env_seed + 1)  # reference-state initialisation draws
         self.tracking = self._make_tracking()
         self._track_sums: dict[str, float] = {}
         self._track_count = 0
-        self.eval_env = make_eval_env(self.env, cfg.eval.steps, cfg.eval.num_envs, seed=cfg.seed + 2)
+        self.eval_env = (make_eval_env(self.env, cfg.eval.steps, cfg.eval.num_envs, seed=cfg.seed + 2)
+                         if dist.is_main else None)
         self.env_steps = 0
         self.iteration = 0
         self.wall_s = 0.0
@@ -97,8 +117,10 @@ class TrainingRun:
             self._restore(resume_state)
         else:
             self.obs = self._initial_obs()
-        self.logger = MetricsLogger(self.run_dir, self.env_steps if resume_state is not None else None,
-                                    tensorboard=tensorboard)
+        log_dir = self.run_dir if dist.is_main else self.run_dir / "ranks" / f"rank{dist.rank}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.logger = MetricsLogger(log_dir, self.env_steps if resume_state is not None else None,
+                                    tensorboard=tensorboard and dist.is_main)
         log.info("run %s: %s on %s, obs %d -> action %d, discriminator features %d (%s), %d expert "
                  "transitions, device %s", self.run_dir, cfg.algo.algorithm, self.robot.name,
                  self.env.observation_dim, self.env.action_dim, self.view.dim, ",".join(cfg.discriminator_terms()),
@@ -106,22 +128,29 @@ class TrainingRun:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def create(cls, cfg: TaskConfig, run_dir: str | Path, tensorboard: bool = True) -> "TrainingRun":
+    def create(cls, cfg: TaskConfig, run_dir: str | Path, tensorboard: bool = True,
+               dist: DistContext = SINGLE) -> "TrainingRun":
         """Check the demonstrations (raises before anything is written), then create ``run_dir``
-        (must not exist or be empty) with config.yaml and the dataset files."""
+        (must not exist or be empty) with config.yaml and the dataset files (rank 0; the other
+        ranks wait for it and read them)."""
         robot = load_robot_spec(cfg.robot)
         resolve_device(cfg.device)
-        prepared = prepare_dataset(cfg.dataset, robot)
         run_dir = Path(run_dir)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise FileExistsError(f"run directory {run_dir} exists and is not empty (use --resume to continue it)")
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (run_dir / CONFIG).write_text(task_to_yaml(cfg))
-        save_prepared(prepared, run_dir, robot)
-        return cls(cfg, run_dir, prepared, tensorboard=tensorboard)
+        if dist.is_main:
+            prepared = prepare_dataset(cfg.dataset, robot)
+            if run_dir.exists() and any(run_dir.iterdir()):
+                raise FileExistsError(f"run directory {run_dir} exists and is not empty (use --resume to continue it)")
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (run_dir / CONFIG).write_text(task_to_yaml(cfg))
+            save_prepared(prepared, run_dir, robot)
+        if dist.enabled:
+            torch.distributed.barrier()
+        if not dist.is_main:
+            prepared = load_saved(run_dir, robot)
+        return cls(cfg, run_dir, prepared, tensorboard=tensorboard, dist=dist)
 
     @classmethod
-    def resume(cls, run_dir: str | Path, tensorboard: bool = True) -> "TrainingRun":
+    def resume(cls, run_dir: str | Path, tensorboard: bool = True, dist: DistContext = SINGLE) -> "TrainingRun":
         """Continue ``run_dir`` from ``checkpoints/latest.pt`` with its unchanged config."""
         run_dir = Path(run_dir)
         if not (run_dir / CONFIG).is_file():
@@ -132,7 +161,7 @@ class TrainingRun:
             raise ValueError(f"{run_dir / CHECKPOINT}: unknown checkpoint format {state.get('format')!r}")
         robot = load_robot_spec(cfg.robot)
         prepared = load_saved(run_dir, robot)
-        run = cls(cfg, run_dir, prepared, resume_state=state, tensorboard=tensorboard)
+        run = cls(cfg, run_dir, prepared, resume_state=state, tensorboard=tensorboard, dist=dist)
         if state.get("config_sha256") != run.config_sha256:
             raise ValueError(f"{run_dir / CONFIG} changed since the checkpoint was written")
         return run
@@ -156,7 +185,8 @@ class TrainingRun:
 
     @property
     def steps_per_iteration(self) -> int:
-        return self.cfg.algo.ppo.horizon * self.cfg.num_envs
+        """Env steps of one iteration, all ranks together."""
+        return self.cfg.algo.ppo.horizon * self.cfg.num_envs * self.dist.world_size
 
     @property
     def done(self) -> bool:
@@ -181,7 +211,9 @@ class TrainingRun:
         self._callbacks.append(fn)
 
     def evaluate(self) -> EvalResult:
-        """Imitation score of the deterministic policy (see :mod:`.evaluation`)."""
+        """Imitation score of the deterministic policy (see :mod:`.evaluation`); rank 0 only."""
+        if self.eval_env is None:
+            raise RuntimeError(f"evaluate: rank {self.dist.rank} has no evaluation env (rank 0 evaluates)")
         with self._lock:
             def policy(obs: np.ndarray) -> np.ndarray:
                 return self.agent.act(obs, deterministic=True).cpu().numpy()
@@ -208,7 +240,8 @@ class TrainingRun:
             t0 = time.perf_counter()
             self._collect()
             t1 = time.perf_counter()
-            metrics = self.agent.update(self.expert)
+            metrics = self.agent.update(self.expert, gather_rollouts(self.agent.storage, self.dist)
+                                        if self.dist.enabled else None)
             t2 = time.perf_counter()
             self.iteration += 1
             row: dict[str, float] = {"step": self.env_steps, "iteration": self.iteration}
@@ -221,12 +254,14 @@ class TrainingRun:
             if self._track_count:
                 row.update({k: v / self._track_count for k, v in self._track_sums.items()})
                 self._track_sums, self._track_count = {}, 0
-            if self.iteration % self.cfg.eval.every_iters == 0 or self.done:
+            if self.dist.is_main and (self.iteration % self.cfg.eval.every_iters == 0 or self.done):
                 t3 = time.perf_counter()
                 res = self.evaluate()
                 row.update(res.metrics())
                 row["time/eval_s"] = time.perf_counter() - t3
                 self._keep_best(res)
+            if self.dist.enabled and self.iteration % self.cfg.checkpoint_every_iters == 0:
+                self._check_ranks_identical()
             self.wall_s += time.perf_counter() - t0
             row["wall_s"] = self.wall_s
             self.logger.log(row)
@@ -235,6 +270,15 @@ class TrainingRun:
                 self.save_checkpoint()
             self._emit(row)
             return row
+
+    def _check_ranks_identical(self) -> None:
+        """Every rank's learner state (networks, optimisers, discriminator buffer, learner random
+        stream) equals rank 0's, or the run stops here: a diverged rank would train another policy."""
+        state = self.agent.state_dict()
+        state.pop("torch_rng", None)  # rank 0's evaluation may draw from the global stream
+        if not check_identical(state_digest(state), self.dist):
+            raise RuntimeError(f"data-parallel ranks diverged at iteration {self.iteration}: rank {self.dist.rank}'s "
+                               "learner state differs from rank 0's (a non-deterministic op on this device?)")
 
     def _keep_best(self, res: EvalResult) -> None:
         """Write ``checkpoints/best.pt`` (policy, step, evaluation) when this evaluation's mean score
@@ -249,7 +293,10 @@ class TrainingRun:
                          self.run_dir / BEST)
 
     def save_checkpoint(self) -> Path:
-        """Write ``checkpoints/latest.pt`` atomically (between iterations; blocks during one)."""
+        """Write ``checkpoints/latest.pt`` atomically (between iterations; blocks during one); rank 0
+        alone writes (returns the path on every rank)."""
+        if not self.dist.is_main:
+            return self.run_dir / CHECKPOINT
         with self._lock:
             state = {
                 "format": FORMAT, "step": int(self.env_steps), "iteration": int(self.iteration),
@@ -278,14 +325,15 @@ class TrainingRun:
         """Train until the budget is spent, a stop is requested or ``max_iterations`` more
         iterations ran; always checkpoints; on a finished budget also :meth:`finish`. Returns
         :meth:`summary`."""
-        if self.iteration == 0 and self.last_eval is None:
+        if self.iteration == 0 and self.last_eval is None and self.dist.is_main:
             self.evaluate_initial()
         n = 0
-        while not self.done and not self.stop_requested and (max_iterations is None or n < max_iterations):
+        while (not self.done and not agree_stop(self.stop_requested, self.dist)
+               and (max_iterations is None or n < max_iterations)):
             self.step_iteration()
             n += 1
         self.save_checkpoint()
-        if self.done:
+        if self.done and self.dist.is_main:
             self.finish()
         return self.summary()
 
@@ -335,7 +383,8 @@ class TrainingRun:
     def close(self) -> None:
         self.logger.close()
         self.env.close()
-        self.eval_env.close()
+        if self.eval_env is not None:
+            self.eval_env.close()
 
     # ------------------------------------------------------------------ internals
     def _emit(self, row: dict) -> None:
@@ -389,7 +438,7 @@ class TrainingRun:
                 next_obs = self._reference_reset(ids, next_obs)
             agent.process_step(self.obs, action, next_obs, reward, terminated, truncated, info["final_obs"])
             self.obs = next_obs
-            self.env_steps += n
+            self.env_steps += n * self.dist.world_size
 
     def _restore(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
@@ -397,6 +446,15 @@ class TrainingRun:
         self.wall_s = float(state.get("wall_s", 0.0))
         self.last_eval = dict(state.get("last_eval") or {}) or None
         self.best_eval = dict(state.get("best_eval") or {}) or None
+        if not self.dist.is_main:  # the checkpoint holds rank 0's envs: this rank's start afresh
+            self.rng = np.random.default_rng(self.dist.seed(self.cfg.seed) + 1 + self.iteration)
+            self.agent.noise_generator.manual_seed(self.dist.seed(self.cfg.seed) + 7 + self.iteration)
+            self.obs = self._initial_obs()
+            ckpt.restore_global_rng(state["global_rng"])
+            log.info("rank %d resumed %s at step %d with fresh envs", self.dist.rank, self.run_dir, self.env_steps)
+            return
+        if self.dist.enabled:  # rank 0: the envs continue; a new action-noise stream
+            self.agent.noise_generator.manual_seed(self.dist.seed(self.cfg.seed) + 7 + self.iteration)
         env = state["env"]
         if "rng" in env and isinstance(getattr(self.env, "_rng", None), np.random.Generator):
             ckpt.set_generator_state(self.env._rng, env["rng"])
