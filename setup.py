@@ -45,7 +45,9 @@ setup(
         "tensorboard",
         "imageio[ffmpeg]",  # trirl rollout --video: mp4 writing (bundled ffmpeg binary)
     ],
-    extras_require={"test": ["pytest"]},
+    # warp: the MuJoCo Warp env backend (env.backend: warp; tested against CPU MuJoCo on warp's CPU device)
+    extras_require={"test": ["pytest", "mujoco-warp==4.0.0", "warp-lang==1.19.0"],
+                    "warp": ["mujoco-warp==4.0.0", "warp-lang==1.19.0"]},
     zip_safe=True,
     maintainer="trirl_ros maintainers",
     maintainer_email="trirl_ros@users.noreply.github.com",

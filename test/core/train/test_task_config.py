@@ -27,6 +27,7 @@ def test_presets_differ():
     gpu = load_task_config(config_path("tasks", "go2_trot.yaml"), ["preset=gpu"])
     assert gpu.num_envs > cpu.num_envs and gpu.total_steps > cpu.total_steps
     assert gpu.algo.policy.hidden != cpu.algo.policy.hidden
+    assert (cpu.env.backend, gpu.env.backend, gpu.env.backend_device, gpu.num_envs) == ("mujoco", "warp", "cuda", 4096)
 
 
 def test_overrides_apply_and_unknown_keys_are_named(tiny_task):

@@ -22,6 +22,8 @@ class EnvConfig:
     command_ranges: ((vx_lo, vx_hi), (vy_lo, vy_hi), (wz_lo, wz_hi)): when set, each env draws its
     command uniformly from these ranges at every reset and every ``command_resample_s`` seconds
     (None: only at resets) instead of using ``command`` (legged_gym's command sampling).
+    backend: the physics engine, ``mujoco`` (CPU MuJoCo, threads) or ``warp`` (MuJoCo Warp, every env
+    on one device); backend_device: warp's device (``cuda``, ``cuda:1``, ``cpu``), ignored by mujoco.
     """
 
     obs: ObsSpec
@@ -36,8 +38,14 @@ class EnvConfig:
     command: tuple[float, float, float] = (0.0, 0.0, 0.0)
     command_ranges: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None
     command_resample_s: float | None = None
+    backend: str = "mujoco"
+    backend_device: str = "cuda"
 
     def __post_init__(self) -> None:
+        from trirl_ros.core.envs.physics import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if not (math.isfinite(self.episode_length_s) and self.episode_length_s > 0):
             raise ValueError(f"episode_length_s must be > 0, got {self.episode_length_s}")
         for f in ("joint_pos_noise", "joint_vel_noise", "base_yaw_noise"):

@@ -3,9 +3,11 @@
 N environments share one ``MjModel``; their full physics states live in one array
 (N, nstate) (``mjSTATE_FULLPHYSICS``). A policy step sets the PD targets
 ``q* = default_pos + action_scale * action`` clipped to the joint ranges (``RobotSpec.action_targets``,
-the mapping deploy sends) and advances every env by ``robot.substeps`` physics steps with ``mujoco.rollout`` on ``num_threads`` C threads (no Python per env or per physics step;
-the GIL is released). The PD law runs in MuJoCo's actuator model at physics rate (see
-:mod:`trirl_ros.core.envs.pd`). Each rollout starts from a zero solver warm-start, so results are
+the mapping deploy sends) and advances every env by ``robot.substeps`` physics steps: with the
+``mujoco`` backend (``cfg.backend``) through ``mujoco.rollout`` on ``num_threads`` C threads (no Python
+per env or per physics step; the GIL is released), with ``warp`` batched on one MuJoCo Warp device
+(:mod:`trirl_ros.core.envs.physics`). The PD law runs in MuJoCo's actuator model at physics rate (see
+:mod:`trirl_ros.core.envs.pd`). Each policy step starts from a zero solver warm-start, so results are
 deterministic and do not depend on the thread count.
 
 Velocity commands (the ``velocity_command`` observation term): fixed (``cfg.command``), drawn per env
@@ -24,12 +26,12 @@ import math
 
 import mujoco
 import numpy as np
-from mujoco import rollout as mj_rollout
 
 from trirl_ros.core import quat as Q
 from trirl_ros.core.envs.config import EnvConfig
 from trirl_ros.core.envs.obs_spec import ObsHistory, ObsSpec, RobotState, compute_frame, quat_rotate_inverse
 from trirl_ros.core.envs.pd import apply_pd_actuators
+from trirl_ros.core.envs.physics import make_physics
 from trirl_ros.core.robots.models import (body_id, default_qpos, free_joint_dof_adr, free_joint_qpos_adr,
                                           joint_dof_adr, joint_qpos_adr, load_model, site_id)
 from trirl_ros.core.robots.spec import RobotSpec
@@ -74,9 +76,7 @@ class LocomotionEnv:
         self._spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
         nstate = mujoco.mj_stateSize(m, self._spec)
         self._state = np.zeros((num_envs, nstate))  # full physics state per env
-        self._roll_out = np.zeros((num_envs, robot.substeps, nstate))
-        self._ctrl = np.zeros((num_envs, robot.substeps, m.nu))  # same targets for every substep
-        self._models = [m] * num_envs
+        self._ctrl = np.zeros((num_envs, m.nu))  # PD targets, held for every substep
         # qpos / qvel live inside the state vector: [time, qpos (nq), qvel (nv), ...]
         self._qpos = self._state[:, 1:1 + m.nq]
         self._qvel = self._state[:, 1 + m.nq:1 + m.nq + m.nv]
@@ -89,15 +89,13 @@ class LocomotionEnv:
         self._rng = np.random.default_rng(seed)
         self._resample_steps = (None if cfg.command_resample_s is None
                                 else max(1, int(round(cfg.command_resample_s * robot.policy_hz))))
-        self._num_threads = min(num_threads, num_envs)
-        self._roll = mj_rollout.Rollout(nthread=self._num_threads)
-        self._roll_datas = [mujoco.MjData(m) for _ in range(self._num_threads)]
+        self._physics = make_physics(cfg.backend, m, num_envs, robot.substeps, num_threads, cfg.backend_device)
         self._reset_envs(np.arange(num_envs))  # states valid before the first reset()
 
     # ---------------------------------------------------------------- public API
     @property
     def num_threads(self) -> int:
-        return self._num_threads
+        return self._physics.num_threads
 
     def reset(self) -> np.ndarray:
         """Reset every env to the default pose + configured noise; return obs (N, D)."""
@@ -145,11 +143,9 @@ class LocomotionEnv:
             raise ValueError("action contains NaN or inf")
         if self.cfg.action_clip is not None:
             action = np.clip(action, -self.cfg.action_clip, self.cfg.action_clip)
-        self._ctrl[:, :, self._act] = self.robot.action_targets(action)[:, None, :]
+        self._ctrl[:, self._act] = self.robot.action_targets(action)
         self._last_action = action
-        self._roll.rollout(self._models, self._roll_datas, self._state, self._ctrl, nstep=self.robot.substeps,
-                           state=self._roll_out, skip_checks=True)
-        self._state[:] = self._roll_out[:, -1]
+        self._physics.step(self._state, self._ctrl)
         self._steps += 1
         if self._resample_steps is not None:
             due = np.nonzero(self._steps % self._resample_steps == 0)[0]
@@ -209,6 +205,19 @@ class LocomotionEnv:
         return self._qvel.copy()
 
     @property
+    def physics_state(self) -> np.ndarray:
+        """(N, nstate) copy of the full physics states [time, qpos, qvel]."""
+        return self._state.copy()
+
+    def set_physics_state(self, state: np.ndarray) -> None:
+        """Overwrite the physics states (N, nstate) without restarting the episodes (replays, and
+        comparing the physics backends from the same states)."""
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != self._state.shape or not np.isfinite(state).all():
+            raise ValueError(f"set_physics_state: state must be finite with shape {self._state.shape}, got {state.shape}")
+        self._state[:] = state
+
+    @property
     def episode_steps(self) -> np.ndarray:
         """(N,) policy steps taken in the current episodes."""
         return self._steps.copy()
@@ -218,14 +227,14 @@ class LocomotionEnv:
         kinematics such as body positions/velocities; changing it does not affect the env)."""
         d = mujoco.MjData(self.model)
         mujoco.mj_setState(self.model, d, self._state[env_id], self._spec)
-        d.ctrl[:] = self._ctrl[env_id, 0]
+        d.ctrl[:] = self._ctrl[env_id]
         mujoco.mj_forward(self.model, d)
         return d
 
     def close(self) -> None:
-        if self._roll is not None:
-            self._roll.close()
-            self._roll = None
+        if self._physics is not None:
+            self._physics.close()
+            self._physics = None
 
     def __enter__(self):
         return self
@@ -295,6 +304,6 @@ class LocomotionEnv:
             d.qvel[:] = qvel[j]
             mujoco.mj_normalizeQuat(m, d.qpos)
             mujoco.mj_getState(m, d, self._state[i], self._spec)
-        self._ctrl[np.ix_(ids, np.arange(self.robot.substeps), self._act)] = self.robot.default_pos
+        self._ctrl[np.ix_(ids, self._act)] = self.robot.default_pos
         self._last_action[ids] = 0.0
         self._steps[ids] = 0
