@@ -70,7 +70,8 @@ class WarpPhysics:
         if model.na:
             raise ValueError(f"env backend 'warp': the model has {model.na} actuator activation states; "
                              "the state layout [time, qpos, qvel] assumes none")
-        wp.config.quiet = True
+        wp.config.quiet = True  # no banner, and no line per kernel module loaded (warnings stay)
+        wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)
         wp.init()
         names = [str(d) for d in wp.get_devices()]
         try:
