@@ -11,7 +11,8 @@ imitation score of E deterministic episodes (the task's ``eval.num_envs``) from 
 phases; a policy *walks* when all E stay up for the whole episode.
 
 Prints per run: steps, wall, the final mean / min score and fraction up, the lowest mean over the
-last 5 evaluations, and whether each of those 5 walked. Writes ``OUT/<algo>_s<seed>/metrics.csv``
+last 5 evaluations, whether each of those 5 walked, and how many evaluations after the first one
+scoring >= 0.7 lost an episode (``fell after 0.7``: how well a policy holds what it learned). Writes ``OUT/<algo>_s<seed>/metrics.csv``
 and ``OUT/curves.png`` (mean score, solid, and min, dotted, against env steps). Last line:
 ``imitation <algo>_s<seed> <final mean> ...``.
 
@@ -66,10 +67,14 @@ def summarize(run_dir: Path) -> dict:
     every = read_csv(run_dir / "metrics.csv")
     rows = [r for r in every if "eval/score" in r]
     last5 = rows[-5:]
+    # how well it holds what it learned: evaluations after the first one >= 0.7 in which an episode fell
+    first = next((i for i, r in enumerate(rows) if r["eval/score"] >= 0.7), len(rows))
+    after = rows[first:]
     return {"steps": int(every[-1]["step"]), "wall": every[-1]["wall_s"], "mean": rows[-1]["eval/score"],
             "min": rows[-1]["eval/score_min"], "up": rows[-1]["eval/all_up"],
             "last5_min_mean": min(r["eval/score"] for r in last5),
-            "last5_walked": sum(r["eval/all_up"] >= 1.0 for r in last5), "rows": rows}
+            "last5_walked": sum(r["eval/all_up"] >= 1.0 for r in last5),
+            "fell_after": sum(r["eval/all_up"] < 1.0 for r in after), "evals_after": len(after), "rows": rows}
 
 
 def plot(results: dict[str, dict], out: Path, title: str) -> None:
@@ -155,10 +160,10 @@ def report(results: dict[str, dict], out: Path, title: str) -> None:
     print()
     print(title)
     print(f"{'run':<16s} {'steps':>9s} {'wall s':>7s} {'mean':>6s} {'min':>6s} {'up':>5s} "
-          f"{'last5 lowest mean':>17s} {'last5 walked':>12s}")
+          f"{'last5 lowest mean':>17s} {'last5 walked':>12s} {'fell after 0.7':>14s}")
     for name, r in results.items():
         print(f"{name:<16s} {r['steps']:>9d} {r['wall']:>7.0f} {r['mean']:>6.3f} {r['min']:>6.3f} {r['up']:>5.2f} "
-              f"{r['last5_min_mean']:>17.3f} {r['last5_walked']:>10d}/5")
+              f"{r['last5_min_mean']:>17.3f} {r['last5_walked']:>10d}/5 {r['fell_after']:>8d}/{r['evals_after']:<5d}")
     print(f"curves {out / 'curves.png'}")
     print("imitation " + " ".join(f"{n} {r['mean']:.3f}" for n, r in results.items()))
 
