@@ -43,8 +43,9 @@ def cuda_for_warp() -> bool:
     try:
         import warp as wp
 
-        wp.config.quiet = True
-        wp.init()
+        from trirl_ros.core.envs.physics import quiet_init
+
+        quiet_init(wp)
         return wp.get_cuda_device_count() > 0
     except ImportError:
         return False

@@ -70,9 +70,7 @@ class WarpPhysics:
         if model.na:
             raise ValueError(f"env backend 'warp': the model has {model.na} actuator activation states; "
                              "the state layout [time, qpos, qvel] assumes none")
-        wp.config.quiet = True  # no banner, and no line per kernel module loaded (warnings stay)
-        wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)
-        wp.init()
+        quiet_init(wp)
         names = [str(d) for d in wp.get_devices()]
         try:
             self.device = wp.get_device(device)
@@ -106,6 +104,13 @@ class WarpPhysics:
 
     def close(self) -> None:
         self._d = self._m = None
+
+
+def quiet_init(wp) -> None:
+    """wp.init() without warp's banner and its line per kernel module loaded (warnings stay)."""
+    wp.config.quiet = True
+    wp.config.log_level = max(wp.config.log_level, wp.LOG_WARNING)
+    wp.init()
 
 
 def make_physics(backend: str, model: mujoco.MjModel, num_envs: int, substeps: int, num_threads: int = 1,
