@@ -38,10 +38,10 @@ OBS, ACT = 42, 12
 def fill(agent, g: torch.Generator) -> None:
     """One synthetic rollout into the agent's storage (random walk observations)."""
     n = agent.num_envs
-    obs = torch.randn(n, OBS, generator=g)
+    obs = torch.randn(n, agent.obs_dim, generator=g)
     for t in range(agent.storage.T):
         a = agent.act(obs)
-        nxt = obs + 0.1 * torch.randn(n, OBS, generator=g)
+        nxt = obs + 0.1 * torch.randn(n, agent.obs_dim, generator=g)
         term = torch.rand(n, generator=g) < 0.002
         trunc = torch.zeros(n, dtype=torch.bool)
         agent.process_step(obs, a, nxt, torch.zeros(n), term, trunc, nxt)

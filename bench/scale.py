@@ -75,10 +75,10 @@ def learner_seconds(robot_name: str, preset: str, num_envs: int, device: str, it
     the discriminators see the full observation (in training, the task's discriminator view)."""
     task = load_task_config(config_path("tasks", f"{TASKS[robot_name]}.yaml"), [f"preset={preset}"])
     robot = load_robot_spec(robot_name)
-    learner.OBS, learner.ACT = task.env.obs.dim(robot.num_joints), robot.num_joints
-    agent = make_agent(task.algo, learner.OBS, learner.ACT, num_envs, device=device, seed=0)
+    obs_dim = task.env.obs.dim(robot.num_joints)
+    agent = make_agent(task.algo, obs_dim, robot.num_joints, num_envs, device=device, seed=0)
     g = torch.Generator().manual_seed(0)
-    expert = Transitions(torch.randn(4096, learner.OBS, generator=g), torch.randn(4096, learner.OBS, generator=g),
+    expert = Transitions(torch.randn(4096, obs_dim, generator=g), torch.randn(4096, obs_dim, generator=g),
                          None, torch.zeros(4096, dtype=torch.bool)).to(device)
     times = []
     for _ in range(iters + 1):

@@ -1,7 +1,7 @@
 """One rank of test_distributed.py's library-level run (torchrun's variables set by the test):
 3 iterations, a resume, 2 more; writes what the test compares to OUT/rank<r>.json.
 
-usage: distributed_worker.py RANK WORLD PORT TASK_YAML RUN_DIR OUT
+usage: distributed_worker.py RANK TASK_YAML RUN_DIR OUT
 """
 
 from __future__ import annotations
@@ -43,4 +43,4 @@ def main(rank: int, task: str, run_dir: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[4], sys.argv[5], sys.argv[6])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])

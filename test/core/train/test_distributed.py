@@ -34,7 +34,7 @@ def test_two_ranks_keep_identical_learners_and_resume(tiny_task, tmp_path):
     run_dir, out = tmp_path / "run", tmp_path / "out"
     out.mkdir()
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(r), "2", str(port), str(task), str(run_dir), str(out)],
+    procs = [subprocess.Popen([sys.executable, str(WORKER), str(r), str(task), str(run_dir), str(out)],
                               env={**os.environ, **_rank_env(r, 2, port)}, stderr=subprocess.PIPE, text=True)
              for r in (0, 1)]
     for p in procs:

@@ -14,6 +14,9 @@ class RolloutStorage:
     (terminated or truncated), the next observation otherwise.
     """
 
+    # every per-step tensor, each (T, N, ...): what a data-parallel gather concatenates
+    FIELDS = ("obs", "next_obs", "action", "mean", "std", "logp", "reward_env", "terminated", "truncated")
+
     def __init__(self, horizon: int, num_envs: int, obs_dim: int, act_dim: int, device="cpu") -> None:
         self.T, self.N = int(horizon), int(num_envs)
         z = lambda *s, dtype=torch.float32: torch.zeros(*s, dtype=dtype, device=device)  # noqa: E731

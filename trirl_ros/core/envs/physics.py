@@ -91,10 +91,10 @@ class WarpPhysics:
         wp, d = self._wp, self._d
         t, qp, qv = self._slices
         with wp.ScopedDevice(self.device):
-            d.time.assign(wp.array(state[:, t].reshape(-1), dtype=float))
-            d.qpos.assign(wp.array(state[:, qp], dtype=float))
-            d.qvel.assign(wp.array(state[:, qv], dtype=float))
-            d.ctrl.assign(wp.array(ctrl, dtype=float))
+            d.time.assign(state[:, t].reshape(-1))  # float64 host -> float32 device
+            d.qpos.assign(state[:, qp])
+            d.qvel.assign(state[:, qv])
+            d.ctrl.assign(ctrl)
             d.qacc_warmstart.zero_()
             for _ in range(self.substeps):
                 self._mjw.step(self._m, d)

@@ -91,9 +91,6 @@ def rank_device(device: torch.device | str, ctx: DistContext) -> torch.device | 
     return device
 
 
-_FIELDS = ("obs", "next_obs", "action", "mean", "std", "logp", "reward_env", "terminated", "truncated")
-
-
 def gather_rollouts(storage: RolloutStorage, ctx: DistContext) -> RolloutStorage:
     """A full storage (T, N, ...) per rank -> one storage (T, R*N, ...) with rank r's envs at columns
     [r*N, (r+1)*N), the same on every rank. Returns ``storage`` itself when not distributed."""
@@ -103,7 +100,7 @@ def gather_rollouts(storage: RolloutStorage, ctx: DistContext) -> RolloutStorage
         raise RuntimeError(f"gather_rollouts: storage incomplete ({storage.step}/{storage.T} steps)")
     out = RolloutStorage.__new__(RolloutStorage)
     out.T, out.N, out.step = storage.T, storage.N * ctx.world_size, storage.T
-    for name in _FIELDS:
+    for name in RolloutStorage.FIELDS:
         local = getattr(storage, name)
         send = local.to(torch.uint8) if local.dtype == torch.bool else local  # gloo gathers no bool
         parts = [torch.empty_like(send) for _ in range(ctx.world_size)]

@@ -446,15 +446,14 @@ class TrainingRun:
         self.wall_s = float(state.get("wall_s", 0.0))
         self.last_eval = dict(state.get("last_eval") or {}) or None
         self.best_eval = dict(state.get("best_eval") or {}) or None
+        if self.dist.enabled:  # a new action-noise stream per rank (the checkpoint holds rank 0's alone)
+            self.agent.noise_generator.manual_seed(self.dist.seed(self.cfg.seed) + 7 + self.iteration)
         if not self.dist.is_main:  # the checkpoint holds rank 0's envs: this rank's start afresh
             self.rng = np.random.default_rng(self.dist.seed(self.cfg.seed) + 1 + self.iteration)
-            self.agent.noise_generator.manual_seed(self.dist.seed(self.cfg.seed) + 7 + self.iteration)
             self.obs = self._initial_obs()
             ckpt.restore_global_rng(state["global_rng"])
             log.info("rank %d resumed %s at step %d with fresh envs", self.dist.rank, self.run_dir, self.env_steps)
             return
-        if self.dist.enabled:  # rank 0: the envs continue; a new action-noise stream
-            self.agent.noise_generator.manual_seed(self.dist.seed(self.cfg.seed) + 7 + self.iteration)
         env = state["env"]
         if "rng" in env and isinstance(getattr(self.env, "_rng", None), np.random.Generator):
             ckpt.set_generator_state(self.env._rng, env["rng"])
