@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from trirl_ros.core.algo.baselines import AIRLReward, AMPReward, GAILReward, MLIRLReward, PIROReward
-from trirl_ros.core.algo.gae import absorbing_value, compute_gae, standardize_rewards
+from trirl_ros.core.algo.gae import absorbing_value, compute_gae
 from trirl_ros.core.algo.hparams import AlgoConfig
 from trirl_ros.core.algo.networks import Critic, GaussianPolicy
 from trirl_ros.core.algo.ppo import PolicyBatch, PolicyOptimizer
@@ -148,11 +148,6 @@ class ImitationAgent:
             else:
                 r_abs = self.learner.reward(Transitions.absorbing(
                     self.obs_dim, self.act_dim, self.device))[0]
-        metrics["reward/ppo_mean"] = float(rewards.mean())
-        metrics["reward/absorbing"] = float(r_abs)
-        if self.learner is not None and cfg.normalize_rewards:
-            rewards, r_abs = standardize_rewards(rewards, r_abs)
-            metrics["reward/absorbing_standardized"] = float(r_abs)
         if self.cfg.policy.normalize_obs:
             self.policy.normalizer.update(st.obs.reshape(-1, self.obs_dim))
         with torch.no_grad():
@@ -170,6 +165,8 @@ class ImitationAgent:
         metrics.update(pm)
         if self.learner is not None:
             metrics.update(self.learner.after_policy_update(eta, old_policy))
+        metrics["reward/ppo_mean"] = float(rewards.mean())
+        metrics["reward/absorbing"] = float(r_abs)
         metrics["reward/env_step_mean"] = float(st.reward_env.mean())
         self.iteration += 1
         self.storage.reset()

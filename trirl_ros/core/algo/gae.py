@@ -17,18 +17,6 @@ def absorbing_value(r_absorbing: float | torch.Tensor, gamma: float) -> torch.Te
     return torch.as_tensor(r_absorbing, dtype=torch.float32) * (gamma / (1.0 - gamma))
 
 
-def standardize_rewards(rewards: torch.Tensor, r_absorbing: torch.Tensor,
-                        eps: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor]:
-    """(rewards - m) / s and (r_absorbing - m) / s with m, s the mean and std of ``rewards`` (T, N).
-
-    Leaves the optimal policy unchanged when a fall leads to the absorbing state forever (its value
-    r_abs / (1 - gamma)) and truncations bootstrap: adding c to every reward, the absorbing one
-    included, adds c / (1 - gamma) to every return; dividing by s > 0 scales them. What it changes
-    is the critic's targets: O(1) per step whatever scale a learned reward drifts to."""
-    m, s = rewards.mean(), rewards.std().clamp_min(eps)
-    return (rewards - m) / s, (r_absorbing - m) / s
-
-
 def compute_gae(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
                 terminated: torch.Tensor, truncated: torch.Tensor, gamma: float, lam: float,
                 v_absorbing: float | torch.Tensor = 0.0) -> tuple[torch.Tensor, torch.Tensor]:

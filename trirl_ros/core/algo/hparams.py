@@ -87,10 +87,6 @@ class PPOConfig:
     # PPO step only: TRPL's projection bounds the step itself (with both, a TRIRL Go2 run's TRPL
     # step of KL 0.027 drove the lr to its 1e-5 floor within 200k steps and learning stalled)
     desired_kl: float = 0.0
-    # learned rewards only: standardise each update's rewards (the absorbing one with the same map,
-    # gae.standardize_rewards; the optimal policy is unchanged). The G1's TRIRL reward drifted to
-    # -6 per step, its critic's targets to -700 (value loss 300-700)
-    normalize_rewards: bool = False
 
     def __post_init__(self) -> None:
         for name in ("horizon", "epochs", "num_minibatches"):
