@@ -53,7 +53,7 @@ def run(args) -> int:
         from trirl_ros.core.export.model_dir import ship_model
 
         card = ship_model(args.run_dir, args.model_dir, args.data_license, note=args.note,
-                          checkpoint=args.checkpoint)
+                          checkpoint=args.checkpoint, tol=args.tol)
         print(card.read_text())
         print(f"wrote {args.model_dir}: {', '.join(sorted(p.name for p in args.model_dir.iterdir()))}")
         return 0

@@ -63,6 +63,9 @@ def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_r
     assert replay(finished_run, seconds=0.5).score == pytest.approx(res.score, abs=1e-3)
     with pytest.raises(ValueError, match="name the demonstrations' license"):
         ship_model(finished_run, tmp_path / "other", " ")
+    # the export check's tolerance reaches the model folder's export (trirl export --model-dir --tol)
+    with pytest.raises(Exception, match="exceeds 1e-30"):
+        ship_model(finished_run, tmp_path / "strict", "test", tol=1e-30)
 
 
 def test_rollout_cli_takes_a_model_folder_and_another_clip(finished_run, tmp_path, mocap_dir, capsys):

@@ -100,11 +100,12 @@ def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0, commanded: bool
 
 
 def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "",
-               checkpoint: str = "best") -> Path:
+               checkpoint: str = "best", tol: float = 1e-5) -> Path:
     """Write the model folder ``out_dir`` from the finished run ``run_dir`` (see module doc);
     returns the card's path. ``data_license`` names the demonstrations' license for the card;
     ``note`` adds a paragraph; ``checkpoint``: 'best' (the policy of the run's best evaluation,
-    ``checkpoints/best.pt``) or 'latest' (the end of training)."""
+    ``checkpoints/best.pt``) or 'latest' (the end of training); ``tol``: the largest |onnxruntime -
+    torch| action difference accepted on the export check."""
     from trirl_ros.core.export.onnx_export import export_policy
     from trirl_ros.core.export.policy_modules import mean_action_graph
     from trirl_ros.core.export.run_dir import load_run
@@ -119,7 +120,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = mean_action_graph(loaded.policy)
     export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
-                  fingerprint=loaded.fingerprint, seed=task.seed, action_clip=loaded.action_clip)
+                  fingerprint=loaded.fingerprint, seed=task.seed, tol=tol, action_clip=loaded.action_clip)
     shutil.copyfile(run_dir / "config.yaml", out_dir / "config.yaml")
     if task.algo.algorithm not in ("tracking", "ppo") and (run_dir / "reward.pt").is_file():
         shutil.copyfile(run_dir / "reward.pt", out_dir / "reward.pt")
