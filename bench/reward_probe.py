@@ -18,7 +18,6 @@ off the agent's states it extrapolates. Last line per set: ``reward_probe <name>
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,6 +36,7 @@ def main() -> None:
     from trirl_ros.core.algo.transitions import Transitions
     from trirl_ros.core.demos.dataset import Dataset
     from trirl_ros.core.demos.processing import expert_transitions
+    from trirl_ros.core.train.metrics import read_csv
     from trirl_ros.core.train.run import TrainingRun
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,11 +66,11 @@ def main() -> None:
             print(f"{name:40s} {len(r):6d} transitions  reward mean {r.mean():7.2f}  p10 {q[0]:7.2f}  "
                   f"p50 {q[1]:7.2f}  p90 {q[2]:7.2f}")
         run.close()
-    rows = [r for r in csv.DictReader(open(args.run_dir / "metrics.csv")) if r.get("reward/ppo_mean")]
-    last = next(r for r in reversed(rows) if int(r["step"]) <= run.env_steps)
-    print(f"{'the agent (last update, metrics.csv)':40s} step {last['step']}: reward mean "
-          f"{float(last['reward/ppo_mean']):7.2f}  absorbing {float(last['reward/absorbing']):7.2f}  "
-          f"episode length {float(last['env/episode_length']):.0f}")
+    rows = [r for r in read_csv(args.run_dir / "metrics.csv") if "reward/ppo_mean" in r]
+    last = next(r for r in reversed(rows) if r["step"] <= run.env_steps)
+    print(f"{'the agent (last update, metrics.csv)':40s} step {last['step']:.0f}: reward mean "
+          f"{last['reward/ppo_mean']:7.2f}  absorbing {last['reward/absorbing']:7.2f}  "
+          f"episode length {last['env/episode_length']:.0f}")
     for name, mean in means:
         print(f"reward_probe {name} {mean:.3f}")
 
