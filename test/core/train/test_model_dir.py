@@ -66,6 +66,11 @@ def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_r
     # the export check's tolerance reaches the model folder's export (trirl export --model-dir --tol)
     with pytest.raises(Exception, match="exceeds 1e-30"):
         ship_model(finished_run, tmp_path / "strict", "test", tol=1e-30)
+    assert not (tmp_path / "strict").exists()  # a failed check leaves no empty folder
+    # a non-default tolerance is part of the card's reproduce command
+    assert "--tol" not in card
+    assert "--checkpoint best --tol 0.001 --data-license 'test'" in ship_model(finished_run, tmp_path / "t", "test",
+                                                                                   tol=1e-3).read_text()
 
 
 def test_rollout_cli_takes_a_model_folder_and_another_clip(finished_run, tmp_path, mocap_dir, capsys):

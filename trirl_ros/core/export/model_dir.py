@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trirl_ros.core.export.onnx_export import DEFAULT_TOL
+
 log = logging.getLogger(__name__)
 
 NOT_IRL = ("the tracking baseline (PPO on a reward computed from the reference frame each env is at; "
@@ -100,7 +102,7 @@ def sim2sim_check(model_dir: Path, robot, seconds: float = 10.0, commanded: bool
 
 
 def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note: str = "",
-               checkpoint: str = "best", tol: float = 1e-5) -> Path:
+               checkpoint: str = "best", tol: float = DEFAULT_TOL) -> Path:
     """Write the model folder ``out_dir`` from the finished run ``run_dir`` (see module doc);
     returns the card's path. ``data_license`` names the demonstrations' license for the card;
     ``note`` adds a paragraph; ``checkpoint``: 'best' (the policy of the run's best evaluation,
@@ -117,10 +119,15 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
         raise ValueError("ship_model: name the demonstrations' license (data_license)")
     task = load_task_config(run_dir / "config.yaml")
     loaded = load_run(run_dir, checkpoint)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    created = not out_dir.exists()
     graph = mean_action_graph(loaded.policy)
-    export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
-                  fingerprint=loaded.fingerprint, seed=task.seed, tol=tol, action_clip=loaded.action_clip)
+    try:
+        export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
+                      fingerprint=loaded.fingerprint, seed=task.seed, tol=tol, action_clip=loaded.action_clip)
+    except Exception:
+        if created:  # a failed check leaves no empty model folder behind
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     shutil.copyfile(run_dir / "config.yaml", out_dir / "config.yaml")
     if task.algo.algorithm not in ("tracking", "ppo") and (run_dir / "reward.pt").is_file():
         shutil.copyfile(run_dir / "reward.pt", out_dir / "reward.pt")
@@ -178,7 +185,7 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     lines += ["## Reproduce", "", "```",
               f"trirl train --config models/{out_dir.name}/config.yaml --run-dir runs/{out_dir.name} --no-progress",
               f"trirl export runs/{out_dir.name} --model-dir models/{out_dir.name} --checkpoint {checkpoint} "
-              f"--data-license '{data_license}'",
+              + (f"--tol {tol:g} " if tol != DEFAULT_TOL else "") + f"--data-license '{data_license}'",
               "```", "", "## Use", "", "```",
               f"trirl rollout models/{out_dir.name} [--dataset CLIP] [--video out.mp4]",
               f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10"
