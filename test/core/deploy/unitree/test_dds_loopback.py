@@ -193,3 +193,16 @@ def test_sim_robot_process_over_loopback(go2, dds_domain, dds_config, robots_dir
     assert summary, out
     fields = summary[0].split()
     assert int(fields[fields.index("cmds") + 1]) > 0 and int(fields[fields.index("bad_crc") + 1]) == 0
+
+
+def test_sim_robot_run_ends_at_its_wall_deadline(go2, dds_config, robots_dir):
+    """``until`` ends a real-time run by itself (sim2sim over DDS shares its controller's deadline):
+    no stop() call, and the sim time stepped is at most the wall time it ran."""
+    from trirl_ros.core.deploy.unitree.sim_robot import SimRobot
+
+    with SimRobot(go2, dds_config, wait_for_cmd=False) as sim:
+        start = time.monotonic()
+        sim.run(seconds=None, speed=1.0, until=start + 0.3)
+        ran = time.monotonic() - start
+        assert 0.3 <= ran < 1.0
+        assert 0.0 < sim.sim_time <= ran + sim.dt

@@ -184,7 +184,7 @@ class SimRobot:
 
     # -- loops ------------------------------------------------------------------------------
     def run(self, seconds: float | None = None, *, speed: float | None = 1.0, max_lag: float = 0.05,
-            stop: threading.Event | None = None) -> SimStats:
+            stop: threading.Event | None = None, until: float | None = None) -> SimStats:
         """Step until ``seconds`` of sim time have passed (None: until stopped); with
         ``wait_for_cmd`` sim time starts with the first valid LowCmd.
 
@@ -193,6 +193,8 @@ class SimRobot:
             max_lag: a step starting later than this behind its deadline resynchronises the
                 schedule (counted in ``stats.overruns``) instead of bursting to catch up.
             stop: event that ends the loop (also :meth:`stop`).
+            until: a ``time.monotonic()`` instant that also ends the loop, so that a run sharing a
+                deadline with its controller ends with it however late that thread gets to :meth:`stop`.
         """
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be > 0 or None, got {speed}")
@@ -202,6 +204,8 @@ class SimRobot:
         t0 = time.monotonic()
         k = 0
         while not stop.is_set() and (end is None or self.sim_time < end):
+            if until is not None and time.monotonic() >= until:
+                break
             if period is not None:
                 deadline = t0 + k * period
                 now = time.monotonic()
