@@ -145,3 +145,23 @@ def test_adam_multi_tensor_step_is_bit_for_bit_the_default_cpu_step():
             opt.step()
     assert all(torch.equal(a, b) for a, b in zip(nets[0].parameters(), nets[1].parameters()))
     assert not torch.equal(nets[0][0].weight, start)  # it did train
+
+
+def test_lr_decay_is_linear_between_its_iterations_and_composes_with_the_adaptive_scale():
+    cfg = PPOConfig(lr_policy=1e-3, lr_critic=2e-3, lr_decay_iters=(10, 20), lr_decay_to=0.1)
+    opt = PolicyOptimizer(GaussianPolicy(3, 2, (8,), normalize_obs=False), Critic(3, (8,)), cfg, step="trpl",
+                          mean_bound=0.05, cov_bound=0.01)
+    lrs = []
+    for it in (0, 10, 15, 20, 500):
+        opt.set_iteration(it)
+        lrs += [g["lr"] for g in opt.optimizer.param_groups]
+    # 1 up to iteration 10, 1 - 0.5 x 0.9 = 0.55 halfway, 0.1 from iteration 20 on
+    assert lrs == pytest.approx([1e-3, 2e-3, 1e-3, 2e-3, 5.5e-4, 1.1e-3, 1e-4, 2e-4, 1e-4, 2e-4])
+    opt.lr_scale = 2.0
+    opt.set_iteration(15)
+    assert opt.optimizer.param_groups[0]["lr"] == pytest.approx(1.1e-3)
+    for bad in ([5, 5], [3], [-1, 4]):
+        with pytest.raises(ConfigError, match="lr_decay_iters"):
+            from_dict(AlgoConfig, {"ppo": {"lr_decay_iters": bad}})
+    with pytest.raises(ConfigError, match="lr_decay_to"):
+        from_dict(AlgoConfig, {"ppo": {"lr_decay_to": 0.0}})

@@ -161,6 +161,7 @@ class ImitationAgent:
                             st.mean.reshape(-1, self.act_dim), st.std.reshape(-1, self.act_dim),
                             adv.reshape(-1), ret.reshape(-1))
         kl_coef = self._kl_coef() if self.policy_step == "tr_loss" else 0.0
+        self.optimizer.set_iteration(self.iteration)
         pm, eta = self.optimizer.update(batch, kl_coef, self.generator)
         metrics.update(pm)
         if self.learner is not None:

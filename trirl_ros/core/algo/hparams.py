@@ -87,6 +87,12 @@ class PPOConfig:
     # PPO step only: TRPL's projection bounds the step itself (with both, a TRIRL Go2 run's TRPL
     # step of KL 0.027 drove the lr to its 1e-5 floor within 200k steps and learning stalled)
     desired_kl: float = 0.0
+    # linear learning-rate decay (cleanrl's anneal_lr, here over iterations [start, end]): both lrs
+    # scale from 1 at iteration start to lr_decay_to at end and stay there; () = constant. For any
+    # policy step: TRIRL's G1 walk, whose TRPL step measures KL 0.15-0.2 per update at lr 1e-3,
+    # walks and then loses episodes in half of its later evaluations (docs/imitation.md)
+    lr_decay_iters: tuple[int, ...] = ()
+    lr_decay_to: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("horizon", "epochs", "num_minibatches"):
@@ -105,6 +111,10 @@ class PPOConfig:
         _nonneg("bounds_loss_coef", self.bounds_loss_coef)
         _positive("bounds_soft_limit", self.bounds_soft_limit)
         _nonneg("desired_kl", self.desired_kl)
+        d = self.lr_decay_iters
+        if d and (len(d) != 2 or not 0 <= int(d[0]) < int(d[1])):
+            raise ValueError(f"lr_decay_iters must be () or [start, end] with 0 <= start < end, got {list(d)}")
+        _unit("lr_decay_to", self.lr_decay_to)
 
 
 @dataclass(frozen=True)

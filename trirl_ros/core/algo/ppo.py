@@ -68,6 +68,21 @@ class PolicyOptimizer:
             {"params": list(critic.parameters()), "lr": cfg.lr_critic},
         ], eps=1e-5)
         self.lr_scale = 1.0  # the adaptive schedule's factor on both learning rates (ppo.desired_kl)
+        self.lr_decay = 1.0  # the linear decay's factor (ppo.lr_decay_iters), set per iteration
+
+    def _set_lr(self) -> None:
+        for group, base in zip(self.optimizer.param_groups, (self.cfg.lr_policy, self.cfg.lr_critic)):
+            group["lr"] = base * self.lr_scale * self.lr_decay
+
+    def set_iteration(self, iteration: int) -> None:
+        """Apply ``ppo.lr_decay_iters`` for learner iteration ``iteration`` (0-based): factor 1 up to
+        start, lr_decay_to from end on, linear between."""
+        if not self.cfg.lr_decay_iters:
+            return
+        start, end = (int(i) for i in self.cfg.lr_decay_iters)
+        frac = min(1.0, max(0.0, (iteration - start) / (end - start)))
+        self.lr_decay = 1.0 + frac * (self.cfg.lr_decay_to - 1.0)
+        self._set_lr()
 
     def _adapt_lr(self, kl: float) -> None:
         """rsl_rl's adaptive schedule: lr / 1.5 above 2 x desired_kl, x 1.5 below half of it."""
@@ -77,8 +92,7 @@ class PolicyOptimizer:
         elif kl < 0.5 * target:
             self.lr_scale *= 1.5
         self.lr_scale = min(max(self.lr_scale, 1e-5 / self.cfg.lr_policy), 1e-2 / self.cfg.lr_policy)
-        for group, base in zip(self.optimizer.param_groups, (self.cfg.lr_policy, self.cfg.lr_critic)):
-            group["lr"] = base * self.lr_scale
+        self._set_lr()
 
     def _dist(self, obs, mean_old, std_old):
         mean, std = self.policy(obs)
