@@ -19,7 +19,8 @@ and ``OUT/curves.png`` (mean score, solid, and min, dotted, against env steps). 
     .venv/bin/python bench/imitation.py --compare NAME=RUN_DIR [NAME=RUN_DIR ...] --out DIR
 
 prints the same table for finished run folders (``trirl train`` runs) and writes ``DIR/curves.png``
-and ``DIR/<NAME>.evals.csv`` (the evaluation rows of each run's metrics.csv).
+and ``DIR/<NAME>.evals.csv`` (the evaluation rows of each run's metrics.csv). RUN_DIR may also be
+such an ``.evals.csv`` (runs whose folders are gone, to draw them beside new ones).
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def worker(task: str, algo: str, seed: int, minutes: float, overrides: list[str]
 
 
 def summarize(run_dir: Path) -> dict:
+    """The table's numbers of a run folder, or of a NAME.evals.csv an earlier --compare wrote."""
     from trirl_ros.core.train.metrics import read_csv
 
-    every = read_csv(run_dir / "metrics.csv")
+    every = read_csv(run_dir if run_dir.is_file() else run_dir / "metrics.csv")
     rows = [r for r in every if "eval/score" in r]
     last5 = rows[-5:]
     # how well it holds what it learned: evaluations after the first one >= 0.7 in which an episode fell
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
     parser.add_argument("--parallel", type=int, default=2, help="runs at once (one core each)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results/<task>_<time>)")
-    parser.add_argument("--compare", nargs="+", metavar="NAME=RUN_DIR", help="tabulate finished runs instead")
+    parser.add_argument("--compare", nargs="+", metavar="NAME=RUN_DIR", help="tabulate finished runs (or their .evals.csv) instead")
     parser.add_argument("--worker", nargs=3, metavar=("ALGO", "SEED", "RUN_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from trirl_ros.core.config import config_path
