@@ -1,0 +1,57 @@
+"""Benchmark: does a policy stay up from every frame of its clip(s)?
+
+    .venv/bin/python bench/start_frames.py MODEL_OR_RUN_DIR [--steps 500]
+
+Starts one deterministic episode at each demonstration frame (all frames at once, no reset noise) and
+runs the folder's policy (ONNX of a model folder, or a run's checkpoint) for ``--steps`` steps. The
+evaluation's 8 evenly spaced phases can miss the few start states a policy falls from; this tries them
+all. Last line: ``start_frames <folder> fell <n> of <frames>: [(frame, steps survived), ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--steps", type=int, default=500)
+    args = ap.parse_args()
+
+    from trirl_ros.core.export.model_dir import load_policy_fn
+    from trirl_ros.core.train.data import prepare_dataset
+    from trirl_ros.core.train.evaluation import eval_env
+    from trirl_ros.core.train.reference import ReferenceMotion
+    from trirl_ros.core.train.task import load_task_config
+
+    task = load_task_config(args.folder / "config.yaml")
+    robot, policy = load_policy_fn(args.folder, task)
+    ds = prepare_dataset(task.dataset, robot).policy_rate
+    n = len(ds.qpos)  # (T, 7 + J) at the policy rate
+    env = eval_env(robot, task.env, args.steps, n)
+    try:
+        ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
+        assert ref.num_frames == n, (ref.num_frames, n)
+        env.reset()
+        obs = env.reset_to(ref.qpos, ref.qvel)
+        alive = np.ones(n, dtype=bool)
+        survived = np.zeros(n, dtype=int)
+        for _ in range(args.steps):
+            obs, terminated, truncated, _ = env.step(np.concatenate([policy(o[None]) for o in obs]).astype(np.float32))
+            alive &= ~(terminated | truncated)
+            survived += alive
+    finally:
+        env.close()
+    fell = [(int(f), int(survived[f])) for f in np.nonzero(~alive)[0]]
+    print(f"start_frames {args.folder} fell {len(fell)} of {n}: {fell}")
+
+
+if __name__ == "__main__":
+    main()
