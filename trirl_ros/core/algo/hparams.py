@@ -89,8 +89,9 @@ class PPOConfig:
     desired_kl: float = 0.0
     # linear learning-rate decay (cleanrl's anneal_lr, here over iterations [start, end]): both lrs
     # scale from 1 at iteration start to lr_decay_to at end and stay there; () = constant. For any
-    # policy step: TRIRL's G1 walk, whose TRPL step measures KL 0.15-0.2 per update at lr 1e-3,
-    # walks and then loses episodes in half of its later evaluations (docs/imitation.md)
+    # policy step. Measured on TRIRL's G1 walk (TRPL step KL 0.15-0.2 per update at lr 1e-3), decay
+    # over iterations 846-1628: one of two seeds held its walk to the stop, the other lost it; R's
+    # seeds held as long without it, so no benefit shown (docs/imitation.md, "Holding the G1 walk")
     lr_decay_iters: tuple[int, ...] = ()
     lr_decay_to: float = 0.1
 
