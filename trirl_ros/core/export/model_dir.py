@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trirl_ros.core.export.onnx_export import DEFAULT_TOL
+from trirl_ros.core.export.onnx_export import DEFAULT_TOL, export_policy
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,6 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     ``note`` adds a paragraph; ``checkpoint``: 'best' (the policy of the run's best evaluation,
     ``checkpoints/best.pt``) or 'latest' (the end of training); ``tol``: the largest |onnxruntime -
     torch| action difference accepted on the export check."""
-    from trirl_ros.core.export.onnx_export import export_policy
     from trirl_ros.core.export.policy_modules import mean_action_graph
     from trirl_ros.core.export.run_dir import load_run
     from trirl_ros.core.train.metrics import read_csv
