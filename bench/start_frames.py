@@ -27,29 +27,22 @@ def main() -> None:
 
     from trirl_ros.core.export.model_dir import load_policy_fn
     from trirl_ros.core.train.data import prepare_dataset
-    from trirl_ros.core.train.evaluation import eval_env
+    from trirl_ros.core.train.evaluation import eval_env, every_frame, imitation_score
     from trirl_ros.core.train.reference import ReferenceMotion
     from trirl_ros.core.train.task import load_task_config
 
     task = load_task_config(args.folder / "config.yaml")
     robot, policy = load_policy_fn(args.folder, task)
     ds = prepare_dataset(task.dataset, robot).policy_rate
-    n = len(ds.qpos)  # (T, 7 + J) at the policy rate
+    n = len(ds.qpos)  # (T, 7 + J) at the policy rate: one episode per frame
     env = eval_env(robot, task.env, args.steps, n)
     try:
         ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-        assert ref.num_frames == n, (ref.num_frames, n)
-        env.reset()
-        obs = env.reset_to(ref.qpos, ref.qvel)
-        alive = np.ones(n, dtype=bool)
-        survived = np.zeros(n, dtype=int)
-        for _ in range(args.steps):
-            obs, terminated, truncated, _ = env.step(np.concatenate([policy(o[None]) for o in obs]).astype(np.float32))
-            alive &= ~(terminated | truncated)
-            survived += alive
+        res = imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, args.steps,
+                              init="reference", starts=every_frame(ref))
     finally:
         env.close()
-    fell = [(int(f), int(survived[f])) for f in np.nonzero(~alive)[0]]
+    fell = [(f, s) for f, s in enumerate(res.alive_steps) if s < args.steps]
     print(f"start_frames {args.folder} fell {len(fell)} of {n}: {fell}")
 
 

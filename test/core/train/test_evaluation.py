@@ -12,21 +12,23 @@ from trirl_ros.core.demos.dataset import Dataset
 from trirl_ros.core.envs.config import load_env_config
 from trirl_ros.core.envs.locomotion import LocomotionEnv
 from trirl_ros.core.robots.spec import load_robot_spec
-from trirl_ros.core.train.evaluation import eval_env, imitation_score, make_eval_env, reference_scores
+from trirl_ros.core.train.evaluation import (eval_env, every_frame, imitation_score, make_eval_env, reference_scores,
+                                             start_frames)
 from trirl_ros.core.train.reference import ReferenceMotion
 
 STEPS = 60
 
 
-def _reference(env: LocomotionEnv, speed: float, frames: int = 25) -> ReferenceMotion:
-    """A synthetic clip at the policy rate: default pose, base moving along world x at ``speed``."""
+def _reference(env: LocomotionEnv, speed: float, frames: int = 25, bounds=None) -> ReferenceMotion:
+    """A synthetic clip at the policy rate: default pose, base moving along world x at ``speed``;
+    ``bounds`` splits the frames into several clips (default: one clip)."""
     robot = env.robot
     q0 = env.default_qpos
     qpos = np.tile(np.concatenate([q0[:7], robot.default_pos]), (frames, 1))
     qpos[:, 0] += speed * np.arange(frames) / robot.policy_hz
     qvel = np.zeros((frames, 6 + robot.num_joints))
     qvel[:, 0] = speed
-    ds = Dataset(robot.name, robot.joint_names, robot.policy_hz, qpos, qvel, np.array([0, frames]))
+    ds = Dataset(robot.name, robot.joint_names, robot.policy_hz, qpos, qvel, np.array(bounds or [0, frames]))
     return ReferenceMotion(ds, robot, env.model, env.default_qpos)
 
 
@@ -46,7 +48,7 @@ def _stand(obs):
 
 def test_standing_matches_standing_reference(go2_env):
     res = imitation_score(go2_env, _stand, _reference(go2_env, 0.0), STEPS, init="default")
-    assert res.survival == 1.0
+    assert res.survival == 1.0 and res.alive_steps == (STEPS, STEPS)
     assert res.score > 0.99  # PD settling moves the base by millimetres per second
     assert res.joint_pos_rmse < 0.1 and res.joint_vel_rmse < 0.5
 
@@ -87,6 +89,7 @@ def test_a_fall_scores_zero_from_then_on(go2_env):
     res = imitation_score(go2_env, flail, _reference(go2_env, 0.0), STEPS, init="default")
     assert res.survival < 0.8, res  # it really fell (measured: 0.13); else the bound below is vacuous
     assert 0.0 < res.score <= res.survival + 1e-9
+    assert min(res.alive_steps) < STEPS and res.survival == pytest.approx(np.mean(res.alive_steps) / STEPS)
 
 
 def test_eval_env_runs_on_the_training_envs_threads_with_the_same_scores(robots_dir):
@@ -118,3 +121,24 @@ def test_reference_scores_of_standing_and_of_the_clip_mean_velocity(go2_env):
     standing, steady = reference_scores(ref)
     assert steady == pytest.approx(math.exp(-0.25), abs=1e-9)
     assert standing == pytest.approx(0.5 * (math.exp(-0.25) + math.exp(-2.25)), abs=1e-6)
+
+
+def test_every_frame_starts_each_clip_at_each_of_its_frames(go2_env):
+    """Two clips of 10 and 15 frames: 25 starts, clip 0 at steps 0..9 then clip 1 at 0..14 (the
+    evenly spaced start_frames of 4 envs take 0 and 5 of clip 0, 0 and 7 of clip 1)."""
+    ref = _reference(go2_env, 0.0, bounds=[0, 10, 25])
+    clips, t0 = every_frame(ref)
+    np.testing.assert_array_equal(clips, [0] * 10 + [1] * 15)
+    np.testing.assert_array_equal(t0, list(range(10)) + list(range(15)))
+    np.testing.assert_array_equal(ref.frame_index(clips, t0), np.arange(25))
+    clips4, t04 = start_frames(ref, 4)
+    np.testing.assert_array_equal(clips4, [0, 1, 0, 1])
+    np.testing.assert_array_equal(t04, [0, 0, 5, 7])
+
+
+def test_explicit_starts_must_give_one_start_per_env(go2_env):
+    ref = _reference(go2_env, 0.0, bounds=[0, 10, 25])
+    with pytest.raises(ValueError, match=r"one clip and one start step per env \(2\)"):
+        imitation_score(go2_env, _stand, ref, STEPS, starts=every_frame(ref))
+    res = imitation_score(go2_env, _stand, ref, 5, starts=(np.array([1, 0]), np.array([14, 3])))
+    assert res.alive_steps == (5, 5)

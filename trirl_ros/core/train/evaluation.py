@@ -36,7 +36,8 @@ class EvalResult:
     """score in [0, 1] (mean over the E episodes); joint_pos_rmse rad; joint_vel_rmse rad/s;
     survival: mean fraction of the S steps the envs stayed up; per_env_score (E,); all_up: the
     fraction of episodes up for all S steps; velocity_rmse m/s: RMS of the scored velocity error
-    over the steps the envs were up (a command-following policy's speed error)."""
+    over the steps the envs were up (a command-following policy's speed error); alive_steps (E,):
+    the steps each episode stayed up (S for one that never fell)."""
 
     score: float
     joint_pos_rmse: float
@@ -45,6 +46,7 @@ class EvalResult:
     per_env_score: tuple[float, ...]
     all_up: float
     velocity_rmse: float = float("nan")
+    alive_steps: tuple[int, ...] = ()
 
     @property
     def score_min(self) -> float:
@@ -83,6 +85,14 @@ def start_frames(ref: ReferenceMotion, num_envs: int) -> tuple[np.ndarray, np.nd
     return clips, t0
 
 
+def every_frame(ref: ReferenceMotion) -> tuple[np.ndarray, np.ndarray]:
+    """clips (F,) and start steps t0 (F,) of every frame of every clip (F = ref.num_frames), in
+    clip order: an evaluation with these starts tries every demonstration state once."""
+    clips = np.repeat(np.arange(ref.num_clips), ref.lengths)
+    t0 = np.arange(len(clips)) - np.repeat(np.asarray(ref.starts), ref.lengths)
+    return clips, t0
+
+
 def reference_scores(ref: ReferenceMotion) -> tuple[float, float]:
     """What two plain motions score against ``ref`` (the imitation score's formula, each frame once):
     (standing still, moving at each clip's mean velocity exactly). The second is what a robot that
@@ -110,7 +120,8 @@ def eval_commands(env_cfg, num_envs: int) -> np.ndarray | None:
 
 
 def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarray], ref: ReferenceMotion,
-                    steps: int = 1000, init: str = "reference", commands: np.ndarray | None = None) -> EvalResult:
+                    steps: int = 1000, init: str = "reference", commands: np.ndarray | None = None,
+                    starts: tuple[np.ndarray, np.ndarray] | None = None) -> EvalResult:
     """Roll out ``policy`` (obs (E, D) -> action (E, J), deterministic) for ``steps`` steps in all
     E envs of ``env`` (whose time limit must lie beyond ``steps``) and score it against ``ref``.
 
@@ -119,11 +130,14 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
     commands (E, 3): a command-following evaluation: env e is commanded (vx, vy, wz) and its
     velocity is scored against (vx, vy, 0) in the heading frame instead of the clip's; the joint
     errors still compare with the clip.
+    starts: (clips (E,), t0 (E,)) instead of :func:`start_frames` (e.g. :func:`every_frame`).
     """
     if env.max_episode_steps <= steps:
         raise ValueError(f"eval env time limit {env.max_episode_steps} steps must exceed {steps}")
     E = env.num_envs
-    clips, t0 = start_frames(ref, E)
+    clips, t0 = start_frames(ref, E) if starts is None else (np.asarray(starts[0]), np.asarray(starts[1]))
+    if clips.shape != (E,) or t0.shape != (E,):
+        raise ValueError(f"starts must give one clip and one start step per env ({E}), got {clips.shape} and {t0.shape}")
     target = None
     if commands is not None:
         env.set_commands(commands)
@@ -163,6 +177,7 @@ def imitation_score(env: LocomotionEnv, policy: Callable[[np.ndarray], np.ndarra
     res = EvalResult(float(per_env.mean()), float(np.mean(pos_err / live)), float(np.mean(vel_err / live)),
                      float(np.mean(alive_steps / steps)), tuple(float(s) for s in per_env),
                      float(np.mean(alive_steps >= steps)),
-                     float(np.sqrt(sq_speed_err / max(alive_steps.sum(), 1))))
+                     float(np.sqrt(sq_speed_err / max(alive_steps.sum(), 1))),
+                     tuple(int(n) for n in alive_steps))
     log.debug("imitation score %.4f (per env %s), survival %.2f", res.score, res.per_env_score, res.survival)
     return res
