@@ -67,10 +67,17 @@ def test_model_folder_holds_the_policy_its_config_and_a_measured_card(finished_r
     with pytest.raises(Exception, match="exceeds 1e-30"):
         ship_model(finished_run, tmp_path / "strict", "test", tol=1e-30)
     assert not (tmp_path / "strict").exists()  # a failed check leaves no empty folder
-    # a non-default tolerance is part of the card's reproduce command
+    # ... and leaves a model folder it would have replaced as it was, with no partial folder beside it
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(Exception, match="exceeds 1e-30"):
+        ship_model(finished_run, out, "other license", tol=1e-30)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["go2_tiny"]
+    # a non-default tolerance is part of the card's reproduce command; shipping again replaces the folder
     assert "--tol" not in card
-    assert "--checkpoint best --tol 0.001 --data-license 'test'" in ship_model(finished_run, tmp_path / "t", "test",
+    assert "--checkpoint best --tol 0.001 --data-license 'test'" in ship_model(finished_run, out, "test",
                                                                                    tol=1e-3).read_text()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["go2_tiny"] and "CC BY-NC" not in (out / "MODEL_CARD.md").read_text()
 
 
 def test_rollout_cli_takes_a_model_folder_and_another_clip(finished_run, tmp_path, mocap_dir, capsys):

@@ -107,26 +107,43 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     returns the card's path. ``data_license`` names the demonstrations' license for the card;
     ``note`` adds a paragraph; ``checkpoint``: 'best' (the policy of the run's best evaluation,
     ``checkpoints/best.pt``) or 'latest' (the end of training); ``tol``: the largest |onnxruntime -
-    torch| action difference accepted on the export check."""
+    torch| action difference accepted on the export check.
+
+    The folder is written and checked beside ``out_dir`` (``<name>.partial``) and moved into place
+    only once every check passed: a failure leaves an existing model folder as it was and no
+    partial one behind."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not data_license.strip():
+        raise ValueError("ship_model: name the demonstrations' license (data_license)")
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed earlier call
+    try:
+        _write_model_folder(run_dir, staging, out_dir.name, data_license, note, checkpoint, tol)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = out_dir.with_name(out_dir.name + ".old")
+    if out_dir.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return out_dir / "MODEL_CARD.md"
+
+
+def _write_model_folder(run_dir: Path, out_dir: Path, name: str, data_license: str, note: str,
+                        checkpoint: str, tol: float) -> None:
+    """ship_model's work: the folder's files written into ``out_dir``, its card naming ``models/<name>``."""
     from trirl_ros.core.export.policy_modules import mean_action_graph
     from trirl_ros.core.export.run_dir import load_run
     from trirl_ros.core.train.metrics import read_csv
     from trirl_ros.core.train.task import load_task_config
 
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if not data_license.strip():
-        raise ValueError("ship_model: name the demonstrations' license (data_license)")
     task = load_task_config(run_dir / "config.yaml")
     loaded = load_run(run_dir, checkpoint)
-    created = not out_dir.exists()
     graph = mean_action_graph(loaded.policy)
-    try:
-        export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
-                      fingerprint=loaded.fingerprint, seed=task.seed, tol=tol, action_clip=loaded.action_clip)
-    except Exception:
-        if created:  # a failed check leaves no empty model folder behind
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
+    export_policy(graph.normalizer, graph.actor, loaded.robot, loaded.obs, out_dir / "policy.onnx",
+                  fingerprint=loaded.fingerprint, seed=task.seed, tol=tol, action_clip=loaded.action_clip)
     shutil.copyfile(run_dir / "config.yaml", out_dir / "config.yaml")
     if task.algo.algorithm not in ("tracking", "ppo") and (run_dir / "reward.pt").is_file():
         shutil.copyfile(run_dir / "reward.pt", out_dir / "reward.pt")
@@ -182,17 +199,16 @@ def ship_model(run_dir: str | Path, out_dir: str | Path, data_license: str, note
     if note:
         lines += [note, ""]
     lines += ["## Reproduce", "", "```",
-              f"trirl train --config models/{out_dir.name}/config.yaml --run-dir runs/{out_dir.name} --no-progress",
-              f"trirl export runs/{out_dir.name} --model-dir models/{out_dir.name} --checkpoint {checkpoint} "
+              f"trirl train --config models/{name}/config.yaml --run-dir runs/{name} --no-progress",
+              f"trirl export runs/{name} --model-dir models/{name} --checkpoint {checkpoint} "
               + (f"--tol {tol:g} " if tol != DEFAULT_TOL else "") + f"--data-license '{data_license}'",
               "```", "", "## Use", "", "```",
-              f"trirl rollout models/{out_dir.name} [--dataset CLIP] [--video out.mp4]",
-              f"trirl sim2sim --robot {loaded.robot.name} --policy models/{out_dir.name}/policy.onnx --seconds 10"
+              f"trirl rollout models/{name} [--dataset CLIP] [--video out.mp4]",
+              f"trirl sim2sim --robot {loaded.robot.name} --policy models/{name}/policy.onnx --seconds 10"
               + (" --cmd-vel 0.5,0,0" if commanded else ""),
-              *([f".venv/bin/python bench/sim2sim_walk.py --policy models/{out_dir.name}/policy.onnx"]
+              *([f".venv/bin/python bench/sim2sim_walk.py --policy models/{name}/policy.onnx"]
                 if commanded else []),
               "```", ""]
-    card = out_dir / "MODEL_CARD.md"
-    card.write_text("\n".join(lines))
-    log.info("shipped %s -> %s (score %.3f, min %.3f, up %.2f)", run_dir, out_dir, ev.score, ev.score_min, ev.all_up)
-    return card
+    (out_dir / "MODEL_CARD.md").write_text("\n".join(lines))
+    log.info("shipped %s -> models/%s (score %.3f, min %.3f, up %.2f)", run_dir, name, ev.score, ev.score_min,
+             ev.all_up)
