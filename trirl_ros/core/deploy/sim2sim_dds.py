@@ -41,12 +41,14 @@ def run_sim2sim_dds(robot: RobotSpec, spec: PolicySpec, policy, cfg: DeployConfi
         # one deadline for both loops: the sim thread ends at `end` itself, so its sim time never
         # runs on while this (GIL-sharing, possibly descheduled) thread gets to sim.stop()
         # (measured before: 4.02 s of sim in a 4 s run on the loaded CI box)
-        end = time.monotonic() + seconds
+        # one clock for everything: the backend stamps receive times on time.monotonic (its now())
+        # and the sim thread's `until` is on it too
+        clock = time.monotonic
+        end = clock() + seconds
         sim.start(seconds + 1.0, until=end)
         # real time: yield the last millisecond instead of sleeping it (OS sleeps overshoot ~0.5 ms)
-        timer = DeadlineTimer(controller.period, clock=backend.now, spin=1e-3)
-        while time.monotonic() < end:
-            now = backend.now()
+        timer = DeadlineTimer(controller.period, clock=clock, spin=1e-3)
+        while (now := clock()) < end:
             if cmd_vel is not None:
                 controller.set_velocity_command(cmd_vel, now)
             backend.send(controller.tick(backend.latest_state(), now))
