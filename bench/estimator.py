@@ -78,7 +78,7 @@ def main() -> None:
     named = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, b) for b in robot.feet_bodies]
     foot_list = [b if m.body_geomnum[b] else int(m.body_parentid[b]) for b in named]
     feet = set(foot_list)
-    errors, speeds, used, touched = [], [], [], []
+    errors, slips, used, touched = [], [], [], []
     for _ in range(int(round(args.seconds / c.period))):
         truth = backend.base_lin_vel()
         if args.cmd_vel is not None:
@@ -87,14 +87,14 @@ def main() -> None:
         backend.advance(c.period)
         if c.state == SafetyState.POLICY and c.lin_vel_estimate is not None:
             errors.append(c.lin_vel_estimate - truth)
-            speeds.extend(foot_slip(backend, feet))
+            slips.extend(foot_slip(backend, feet))
             if c.estimator is not None:  # the contact test ran on the state of this tick
                 used.append(c.estimator.stance.copy())
                 touched.append(touching(backend, foot_list))
     if not errors:
         raise SystemExit(f"the policy never ran (final state {c.state})")
     e = np.asarray(errors)
-    slip = np.asarray(speeds)  # (contacts, 2) world frame
+    slip = np.asarray(slips)  # (contacts, 2) world frame
     speeds = np.linalg.norm(slip, axis=1)
     rms_xyz = np.sqrt((e ** 2).mean(0))
     rms = float(np.sqrt((e ** 2).sum(1).mean()))

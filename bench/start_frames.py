@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,23 +24,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=500)
     args = ap.parse_args()
 
-    from trirl_ros.core.export.model_dir import load_policy_fn
-    from trirl_ros.core.train.data import prepare_dataset
-    from trirl_ros.core.train.evaluation import eval_env, every_frame, imitation_score
-    from trirl_ros.core.train.reference import ReferenceMotion
+    from trirl_ros.core.export.model_dir import evaluate_onnx
     from trirl_ros.core.train.task import load_task_config
 
-    task = load_task_config(args.folder / "config.yaml")
-    robot, policy = load_policy_fn(args.folder, task)
-    ds = prepare_dataset(task.dataset, robot).policy_rate
-    n = len(ds.qpos)  # (T, 7 + J) at the policy rate: one episode per frame
-    env = eval_env(robot, task.env, args.steps, n)
-    try:
-        ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-        res = imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, args.steps,
-                              init="reference", starts=every_frame(ref))
-    finally:
-        env.close()
+    res = evaluate_onnx(args.folder, load_task_config(args.folder / "config.yaml"), steps=args.steps, every_frame=True)
+    n = len(res.alive_steps)
     fell = [(f, s) for f, s in enumerate(res.alive_steps) if s < args.steps]
     print(f"start_frames {args.folder} fell {len(fell)} of {n}: {fell}")
 

@@ -90,7 +90,7 @@ class PPOConfig:
     # linear learning-rate decay (cleanrl's anneal_lr, here over iterations [start, end]): both lrs
     # scale from 1 at iteration start to lr_decay_to at end and stay there; () = constant. For any
     # policy step. Measured on TRIRL's G1 walk (TRPL step KL 0.15-0.2 per update at lr 1e-3), decay
-    # over iterations 846-1628: one of two seeds held its walk to the stop, the other lost it; R's
+    # over iterations 846-1628: two of four seeds held their walk to the stop, two lost it; R's
     # seeds held as long without it, so no benefit shown (docs/imitation.md, "Holding the G1 walk")
     lr_decay_iters: tuple[int, ...] = ()
     lr_decay_to: float = 0.1

@@ -60,24 +60,29 @@ def load_policy_fn(run_dir: Path, task):
     return robot, lambda obs: runner.run(obs)[None].copy()
 
 
-def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, dataset=None):
+def evaluate_onnx(model_dir: Path, task, episodes: int = 8, steps: int = 1000, dataset=None,
+                  every_frame: bool = False):
     """EvalResult of ``model_dir``'s policy (a model folder's ONNX on onnxruntime, one observation
     at a time through the deploy runner; a run folder's checkpoint) on ``episodes`` episodes of
     ``steps`` steps of the run's own reference, or of ``dataset`` (a prepared Dataset) when given,
     started as the task's evaluation starts (``eval.init``); a command-following task's episodes are
     commanded and scored as in training (:func:`~trirl_ros.core.train.evaluation.eval_commands`).
+    ``every_frame``: instead, one episode from each demonstration frame (``episodes`` ignored).
     ``task``: the folder's config.yaml."""
+    from trirl_ros.core.train import evaluation as ev
     from trirl_ros.core.train.data import prepare_dataset
-    from trirl_ros.core.train.evaluation import eval_commands, eval_env, imitation_score
     from trirl_ros.core.train.reference import ReferenceMotion
 
     robot, policy = load_policy_fn(model_dir, task)
     ds = prepare_dataset(task.dataset, robot).policy_rate if dataset is None else dataset
-    env = eval_env(robot, task.env, steps, num_envs=episodes, seed=task.seed)
+    episodes = len(ds.qpos) if every_frame else episodes  # ds.qpos: (frames, 7 + J)
+    env = ev.eval_env(robot, task.env, steps, num_envs=episodes, seed=task.seed)
     try:
         ref = ReferenceMotion(ds, robot, env.model, env.default_qpos)
-        return imitation_score(env, lambda obs: np.concatenate([policy(o[None]) for o in obs]), ref, steps,
-                               task.eval.init, eval_commands(task.env, episodes))
+        act = lambda obs: np.concatenate([policy(o[None]) for o in obs])  # noqa: E731
+        if every_frame:
+            return ev.imitation_score(env, act, ref, steps, init="reference", starts=ev.every_frame(ref))
+        return ev.imitation_score(env, act, ref, steps, task.eval.init, ev.eval_commands(task.env, episodes))
     finally:
         env.close()
 
