@@ -71,6 +71,28 @@ def test_truncation_is_not_termination(go2, robots_dir):
         assert not np.allclose(info["final_obs"], 0.0)  # final_obs is the pre-reset observation
 
 
+def test_set_time_limit_shortens_only_the_current_episode_of_the_given_envs(go2, robots_dir):
+    cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("joint_pos"),)), episode_length_s=0.1)  # 5 steps
+    with LocomotionEnv(go2, cfg, num_envs=2, seed=0) as env:
+        env.reset()
+        env.set_time_limit(np.array([0]), 0.06)  # 3 steps at 50 Hz
+        ends = []
+        for k in range(8):
+            _, terminated, truncated, info = env.step(np.zeros((2, 12), np.float32))
+            assert not terminated.any()
+            ends += [(k + 1, i, int(info["episode_steps"][i])) for i in np.nonzero(truncated)[0]]
+        # env 0: 3 steps, then its next episode runs the full 5; env 1: 5 steps throughout
+        assert ends == [(3, 0, 3), (5, 1, 5), (8, 0, 5)]
+        env.set_time_limit(np.array([1]), 100.0)  # never longer than episode_length_s
+        for _ in range(2):
+            _, _, truncated, info = env.step(np.zeros((2, 12), np.float32))
+        assert truncated.tolist() == [False, True] and info["episode_steps"][1] == 5
+        with pytest.raises(ValueError, match="seconds must be > 0"):
+            env.set_time_limit(np.array([0]), 0.0)
+        with pytest.raises(ValueError, match=r"env_ids must lie in \[0, 2\)"):
+            env.set_time_limit(np.array([2]), 1.0)
+
+
 def test_fall_terminates_and_autoresets(go2, robots_dir):
     cfg = EnvConfig(obs=ObsSpec(terms=(ObsTerm("projected_gravity"),)))
     with LocomotionEnv(go2, cfg, num_envs=2, seed=0) as env:

@@ -57,3 +57,12 @@ def test_robot_demos_task_loads(preset):
     assert cfg.algo.algorithm == "trirl" and cfg.algo.absorbing_reward == "min_agent"
     assert cfg.dataset.source == "demos/go2_trot_robot.npz" and not cfg.dataset.extra_sources
     assert cfg.env.obs.terms[0].name == "base_lin_vel" and "last_action" not in cfg.discriminator_terms()
+
+
+def test_standing_episodes_need_default_pose_starts_and_fit_the_episode(tiny_task):
+    path = tiny_task()
+    assert load_task_config(path, ["standing_episode_s=4"]).standing_episode_s == 4.0
+    with pytest.raises(ConfigError, match="reference_init 1.0 starts every episode"):
+        load_task_config(path, ["standing_episode_s=4", "reference_init=1.0"])
+    with pytest.raises(ConfigError, match=r"standing_episode_s must lie in \(0, env.episode_length_s"):
+        load_task_config(path, ["standing_episode_s=0"])

@@ -161,3 +161,19 @@ def test_command_task_trains_and_evaluates_each_env_at_its_own_command(tmp_path,
     assert run.eval_env.commands[:, 0].tolist() == pytest.approx([0.0, 0.6, 1.2])
     assert 0.0 < row["eval/score"] < 1.0
     run.close()
+
+
+def test_default_pose_starts_end_after_standing_episode_s_and_clip_starts_do_not(tiny_task, tmp_path):
+    # reference_init 0.5: each reset picks at random; the default-pose episodes (the clip's phase is
+    # unset: random_phase) are truncated after 0.1 s = 5 steps at 50 Hz, the clip-state ones run on
+    path = tiny_task(total_steps=64, reference_init=0.5, standing_episode_s=0.1)
+    cfg = load_task_config(path, ["algo.algorithm=tracking", "export=false"])
+    run = TrainingRun.create(cfg, tmp_path / "run", tensorboard=False)
+    standing = run.env._limit == 5
+    assert 0 < standing.sum() < cfg.num_envs  # seed 0 draws both kinds among the 4 envs
+    assert (run.env._limit[~standing] == run.env.max_episode_steps).all()
+    assert run.env.episode_steps.tolist() == [0] * cfg.num_envs
+    row = run.step_iteration()  # 8 steps per env: only the standing envs ended, at 5 steps
+    assert row["env/episode_length"] == 5.0
+    assert (run.env.episode_steps[standing] == 3).all() and (run.env.episode_steps[~standing] == 8).all()
+    run.close()

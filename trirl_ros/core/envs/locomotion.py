@@ -84,6 +84,8 @@ class LocomotionEnv:
         self._check_state_layout()
         self._last_action = np.zeros((num_envs, robot.num_joints))
         self._steps = np.zeros(num_envs, dtype=np.int64)
+        # per-env time limit (steps): max_episode_steps unless set_time_limit shortened the episode
+        self._limit = np.full(num_envs, self.max_episode_steps, dtype=np.int64)
         self._history = ObsHistory(num_envs, self._frame_dim, cfg.obs.history)
         self._command = np.tile(np.asarray(cfg.command, dtype=np.float64), (num_envs, 1))
         self._rng = np.random.default_rng(seed)
@@ -125,6 +127,16 @@ class LocomotionEnv:
             obs[ids] = self._history.fill(ids, self._frame(state, ids))
         return obs
 
+    def set_time_limit(self, env_ids: np.ndarray, seconds: float) -> None:
+        """Truncate the current episodes of envs ``env_ids`` (M,) after ``seconds`` (counted from their
+        start, at least one step); the next reset of an env restores ``episode_length_s``."""
+        ids = np.asarray(env_ids, dtype=np.int64).reshape(-1)
+        if not seconds > 0:
+            raise ValueError(f"set_time_limit: seconds must be > 0, got {seconds}")
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.num_envs):
+            raise ValueError(f"set_time_limit: env_ids must lie in [0, {self.num_envs}), got {ids.tolist()}")
+        self._limit[ids] = min(self.max_episode_steps, max(1, int(round(seconds * self.robot.policy_hz))))
+
     def step(self, action: np.ndarray):
         """Advance all envs one policy step.
 
@@ -156,7 +168,7 @@ class LocomotionEnv:
         final_qpos, final_qvel = self._qpos.copy(), self._qvel.copy()
         final_obs = self._history.push(self._frame(final_state, finite_only=True))
         terminated = self._fallen()
-        truncated = (self._steps >= self.max_episode_steps) & ~terminated
+        truncated = (self._steps >= self._limit) & ~terminated
         done = terminated | truncated
         episode_steps = np.where(done, self._steps, 0)
         obs, state = final_obs, final_state
@@ -307,3 +319,4 @@ class LocomotionEnv:
         self._ctrl[np.ix_(ids, self._act)] = self.robot.default_pos
         self._last_action[ids] = 0.0
         self._steps[ids] = 0
+        self._limit[ids] = self.max_episode_steps

@@ -396,15 +396,19 @@ class TrainingRun:
 
     def _reference_reset(self, ids: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Move a ``reference_init`` fraction of envs ``ids`` (just reset to the default pose) to
-        random demonstration states; returns the updated obs (N, D). The tracking baseline's
+        random demonstration states (the others' episodes end after ``standing_episode_s`` when
+        set); returns the updated obs (N, D). The tracking baseline's
         phase of each env follows: the demonstration frame, or a random one for the default pose."""
         if len(ids) == 0:
             return obs
         if self.tracking is not None:
             self.tracking.random_phase(ids, self.rng)
         if self.cfg.reference_init <= 0:
-            return obs
-        pick = ids[self.rng.random(len(ids)) < self.cfg.reference_init]
+            pick = ids[:0]
+        else:
+            pick = ids[self.rng.random(len(ids)) < self.cfg.reference_init]
+        if self.cfg.standing_episode_s is not None:
+            self.env.set_time_limit(np.setdiff1d(ids, pick), self.cfg.standing_episode_s)
         if len(pick) == 0:
             return obs
         frames = self.ref.sample_frames(self.rng, len(pick))

@@ -110,6 +110,10 @@ class TaskConfig:
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     seed: int = 0
     reference_init: float = 0.5  # fraction of episode starts drawn from demonstration states
+    # the other starts (default pose, the deploy stack's start) end after this many seconds
+    # (truncated, not a fall): they practise starting without taking the clip states' share of
+    # the env steps. None: every episode runs env.episode_length_s
+    standing_episode_s: float | None = None
     # env observation terms the discriminator sees, newest frame only; () = every env term except
     # last_action (the demonstrations carry no actions: their last_action is synthetic)
     disc_terms: tuple[str, ...] = ()
@@ -126,6 +130,13 @@ class TaskConfig:
             raise ValueError(f"torch_threads must be >= 0, got {self.torch_threads}")
         if not 0.0 <= self.reference_init <= 1.0:
             raise ValueError(f"reference_init must lie in [0, 1], got {self.reference_init}")
+        if self.standing_episode_s is not None:
+            if not 0.0 < self.standing_episode_s <= self.env.episode_length_s:
+                raise ValueError(f"standing_episode_s must lie in (0, env.episode_length_s = "
+                                 f"{self.env.episode_length_s}], got {self.standing_episode_s}")
+            if self.reference_init >= 1.0:
+                raise ValueError("standing_episode_s shortens the default-pose starts, but reference_init 1.0 "
+                                 "starts every episode from a demonstration state")
         if self.checkpoint_every_iters < 1:
             raise ValueError("checkpoint_every_iters must be >= 1")
         if self.algo_base not in ALGORITHMS and not self.algo_base.endswith((".yaml", ".yml")):
