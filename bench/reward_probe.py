@@ -5,7 +5,7 @@
 Loads the run's reward learner from its checkpoint (a copy of the run folder is resumed in a
 temporary directory; the run itself is not touched) and prints the reward PPO would see,
 r(s, s') of the corrected reward, on: the run's expert transitions, each ``--dataset`` (e.g. a
-tracker's rollouts recorded with ``trirl rollout models/g1_walk --record demos/g1_walk_robot.npz``),
+tracker's rollouts recorded with ``trirl rollout models/g1_walk_tracking --record demos/g1_walk_robot.npz``),
 and, from the checkpoint's metrics, the agent's mean reward and the absorbing (fall) reward of the
 last update. It answers whether the reward ranks another policy's motion above the agent's own.
 Measured: it need not, even where the reward teaches. The Go2 trot TRIRL run that met its bar

@@ -18,7 +18,7 @@ MODELS = sorted(p for p in (Path(__file__).resolve().parents[1] / "models").iter
 
 
 def test_models_are_shipped():
-    assert {p.name for p in MODELS} >= {"go2_trot", "go2_trot_tracking", "go2_pace", "go2_pace_tracking", "g1_walk"}
+    assert {p.name for p in MODELS} >= {"go2_trot", "go2_trot_tracking", "go2_pace", "go2_pace_tracking", "g1_walk", "g1_walk_tracking"}
 
 
 @pytest.mark.parametrize("folder", MODELS, ids=[p.name for p in MODELS])
