@@ -91,7 +91,8 @@ class PPOConfig:
     # scale from 1 at iteration start to lr_decay_to at end and stay there; () = constant. For any
     # policy step. Measured on TRIRL's G1 walk (TRPL step KL 0.15-0.2 per update at lr 1e-3), decay
     # over iterations 846-1628: two of four seeds held their walk to the stop, two lost it; R's
-    # seeds held as long without it, so no benefit shown (docs/imitation.md, "Holding the G1 walk")
+    # seeds held as long without it, so no benefit shown alone (docs/imitation.md, "Holding the G1
+    # walk"); with half the starts from standing (config/tasks/g1_walk.yaml) 3 of 4 seeds held
     lr_decay_iters: tuple[int, ...] = ()
     lr_decay_to: float = 0.1
 

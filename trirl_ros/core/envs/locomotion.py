@@ -90,7 +90,7 @@ class LocomotionEnv:
         self._command = np.tile(np.asarray(cfg.command, dtype=np.float64), (num_envs, 1))
         self._rng = np.random.default_rng(seed)
         self._resample_steps = (None if cfg.command_resample_s is None
-                                else max(1, int(round(cfg.command_resample_s * robot.policy_hz))))
+                                else self._policy_steps(cfg.command_resample_s))
         self._physics = make_physics(cfg.backend, m, num_envs, robot.substeps, num_threads, cfg.backend_device)
         self._reset_envs(np.arange(num_envs))  # states valid before the first reset()
 
@@ -135,7 +135,11 @@ class LocomotionEnv:
             raise ValueError(f"set_time_limit: seconds must be > 0, got {seconds}")
         if len(ids) and (ids.min() < 0 or ids.max() >= self.num_envs):
             raise ValueError(f"set_time_limit: env_ids must lie in [0, {self.num_envs}), got {ids.tolist()}")
-        self._limit[ids] = min(self.max_episode_steps, max(1, int(round(seconds * self.robot.policy_hz))))
+        self._limit[ids] = min(self.max_episode_steps, self._policy_steps(seconds))
+
+    def _policy_steps(self, seconds: float) -> int:
+        """``seconds`` as a whole number of policy steps, at least one."""
+        return max(1, int(round(seconds * self.robot.policy_hz)))
 
     def step(self, action: np.ndarray):
         """Advance all envs one policy step.
